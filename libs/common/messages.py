@@ -1,0 +1,292 @@
+"""Message models v1: every fact and command that crosses Kafka.
+
+Commands are imperative (``SubmitOrder``), events past tense (``OrderFilled``). Every message is
+frozen, carries a ``message_id``, a ``schema_version``, a tz-aware UTC ``ts_event`` and a
+correlation id, and is decoded through :data:`MESSAGE_ADAPTER` with a discriminator on ``type``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+# A fixed namespace so that ids derived from business keys are stable across processes.
+ID_NAMESPACE = uuid.UUID("0c8f7c1e-5d7e-4a55-9d43-4f1f3e2a9b10")
+
+
+def derived_id(*parts: object) -> uuid.UUID:
+    """Return a stable UUID derived from business-key parts."""
+    return uuid.uuid5(ID_NAMESPACE, "|".join(str(p) for p in parts))
+
+
+class SignalName(StrEnum):
+    """The eight weekly signals."""
+
+    S1 = "S1"
+    S2 = "S2"
+    S3 = "S3"
+    S4 = "S4"
+    S5 = "S5"
+    S6 = "S6"
+    S7 = "S7"
+    S8 = "S8"
+
+    @property
+    def bullish(self) -> bool:
+        """Bullish signals sell puts; bearish signals sell calls."""
+        return self in {SignalName.S1, SignalName.S2, SignalName.S4, SignalName.S7}
+
+
+class SignalAction(StrEnum):
+    """What an alert asks for."""
+
+    ENTRY = "entry"
+    EXIT = "exit"
+
+
+class OptionRight(StrEnum):
+    """Call or put."""
+
+    CE = "CE"
+    PE = "PE"
+
+
+class Side(StrEnum):
+    """Order side."""
+
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class Leg(StrEnum):
+    """Which leg of a hedged position an order belongs to."""
+
+    HEDGE = "hedge"
+    MAIN = "main"
+
+
+class Purpose(StrEnum):
+    """Whether an order opens or closes a position."""
+
+    ENTRY = "entry"
+    EXIT = "exit"
+
+
+class TradingState(StrEnum):
+    """Trading states: ACTIVE trades, REDUCING only exits, HALTED nothing but cancels."""
+
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"
+    HALTED = "HALTED"
+
+
+class DecisionOutcome(StrEnum):
+    """What the risk gate decided about a signal."""
+
+    APPROVED = "approved"
+    DENIED = "denied"
+    DUPLICATE = "duplicate"
+
+
+class Instrument(BaseModel):
+    """A NIFTY option contract."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    symbol: str = Field(description="Underlying symbol, e.g. NIFTY")
+    expiry: date = Field(description="Contract expiry date (IST)")
+    strike: Decimal = Field(description="Strike price in index points")
+    right: OptionRight = Field(description="CE or PE")
+
+    @property
+    def key(self) -> str:
+        """Return a stable, readable id such as ``NIFTY-2026-11-26-24000-PE``."""
+        return f"{self.symbol}-{self.expiry.isoformat()}-{self.strike.normalize():f}-{self.right}"
+
+
+class Message(BaseModel):
+    """Fields every message has."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    message_id: uuid.UUID = Field(default_factory=uuid.uuid4, description="Unique per message")
+    schema_version: Literal[1] = Field(default=1, description="Version of this message's schema")
+    ts_event: AwareDatetime = Field(description="When the fact happened, UTC")
+
+    @field_validator("ts_event")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+
+# ---------------------------------------------------------------------------------------------
+# signals
+# ---------------------------------------------------------------------------------------------
+
+
+class SignalReceived(Message):
+    """An authenticated, validated TradingView alert."""
+
+    type: Literal["SignalReceived"] = "SignalReceived"
+    signal_id: uuid.UUID = Field(description="Stable id derived from the dedup key")
+    dedup_key: str = Field(description="signal|symbol|trading week|action[|alert id or bar time]")
+    signal: SignalName
+    action: SignalAction
+    symbol: str = "NIFTY"
+    option_type: OptionRight | None = Field(default=None, description="From the alert, if given")
+    strike: Decimal | None = Field(default=None, description="Strike from the alert, if given")
+    stop_level: Decimal | None = Field(default=None, description="Raw index stop level (sl)")
+    price: Decimal | None = Field(default=None, description="Index price from the alert")
+    bar_time: AwareDatetime | None = Field(default=None, description="Alert bar time, UTC")
+    alert_id: str | None = None
+    trading_week: str = Field(description="ISO week of the signal in IST, e.g. 2026-W48")
+    payload_style: Literal["brief", "indicator"]
+    source_ip: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# risk
+# ---------------------------------------------------------------------------------------------
+
+
+class RiskDecisionMade(Message):
+    """The risk gate's decision about one signal, with its reasons."""
+
+    type: Literal["RiskDecisionMade"] = "RiskDecisionMade"
+    signal_id: uuid.UUID
+    trade_id: uuid.UUID | None = None
+    action: SignalAction
+    outcome: DecisionOutcome
+    reasons: tuple[str, ...] = ()
+
+
+class SubmitOrder(Message):
+    """Command: place one order at the broker."""
+
+    type: Literal["SubmitOrder"] = "SubmitOrder"
+    client_order_id: str = Field(description="Deterministic id: trade, purpose, leg, slice")
+    trade_id: uuid.UUID
+    signal_id: uuid.UUID
+    signal: SignalName
+    purpose: Purpose
+    leg: Leg
+    sequence: int = Field(ge=0, description="Order of this command within its trade action")
+    instrument: Instrument
+    side: Side
+    quantity: int = Field(gt=0, description="Units (lots x lot size)")
+    lot_size: int = Field(gt=0)
+    limit_price: Decimal | None = Field(default=None, description="None: priced by the executor")
+    underlying_price: Decimal | None = Field(
+        default=None, description="Index level the decision was based on, for model pricing"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# executor
+# ---------------------------------------------------------------------------------------------
+
+
+class OrderEvent(Message):
+    """Fields every order lifecycle event has."""
+
+    client_order_id: str
+    trade_id: uuid.UUID
+    broker_order_id: str | None = None
+
+
+class OrderAccepted(OrderEvent):
+    """The broker accepted the order."""
+
+    type: Literal["OrderAccepted"] = "OrderAccepted"
+
+
+class OrderRejected(OrderEvent):
+    """The broker proved it did not take the order."""
+
+    type: Literal["OrderRejected"] = "OrderRejected"
+    reason: str
+
+
+class OrderFilled(OrderEvent):
+    """The order is completely filled."""
+
+    type: Literal["OrderFilled"] = "OrderFilled"
+    filled_quantity: int
+    average_price: Decimal
+
+
+class FillReported(Message):
+    """One execution against an order."""
+
+    type: Literal["FillReported"] = "FillReported"
+    fill_id: str
+    client_order_id: str
+    trade_id: uuid.UUID
+    signal_id: uuid.UUID
+    signal: SignalName
+    purpose: Purpose
+    leg: Leg
+    instrument: Instrument
+    side: Side
+    quantity: int = Field(gt=0)
+    price: Decimal
+    charges: Decimal = Field(description="All charges of this fill, rupees")
+    price_source: Literal["quote", "model"] = Field(description="What the fill price came from")
+
+
+# ---------------------------------------------------------------------------------------------
+# control and health
+# ---------------------------------------------------------------------------------------------
+
+
+class TradingStateChanged(Message):
+    """The trading state and kill switch, as set by an operator or the gate itself."""
+
+    type: Literal["TradingStateChanged"] = "TradingStateChanged"
+    state: TradingState
+    kill_switch: bool
+    changed_by: str = Field(description="Operator or component that made the change")
+    reason: str
+
+
+class Heartbeat(Message):
+    """A service's periodic report of its own health."""
+
+    type: Literal["Heartbeat"] = "Heartbeat"
+    service: str
+    instance: str
+    started_at: AwareDatetime
+    status: Literal["ok", "degraded", "down"]
+    consumer_lag: int = Field(ge=0, description="Sum of lag over the service's partitions")
+    details: dict[str, str] = Field(default_factory=dict)
+
+
+AnyMessage = Annotated[
+    SignalReceived
+    | RiskDecisionMade
+    | SubmitOrder
+    | OrderAccepted
+    | OrderRejected
+    | OrderFilled
+    | FillReported
+    | TradingStateChanged
+    | Heartbeat,
+    Field(discriminator="type"),
+]
+
+MESSAGE_ADAPTER: TypeAdapter[AnyMessage] = TypeAdapter(AnyMessage)
+
+
+def decode(raw: bytes) -> AnyMessage:
+    """Decode one Kafka record value; raises ``pydantic.ValidationError`` on bad input."""
+    return MESSAGE_ADAPTER.validate_json(raw)
+
+
+def encode(message: Message) -> bytes:
+    """Encode a message as JSON bytes."""
+    return message.model_dump_json().encode()

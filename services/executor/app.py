@@ -1,0 +1,76 @@
+"""Composition root of executor: the broker is chosen here, once."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from libs.common.clock import Clock, SystemClock
+from libs.common.consumer_app import ConsumerSpec, Resources, consumer_service_app
+from libs.common.db import Outbox
+from libs.common.http import serve
+from libs.common.kafka import Handler
+from libs.common.logging import configure_logging, get_logger
+from libs.common.messages import AnyMessage, TradingState, TradingStateChanged
+from libs.common.metrics import new_registry
+from libs.common.topics import CONTROL, ORDER_COMMANDS
+from services.executor.adapters.paper import PaperBroker, PaperFillModel
+from services.executor.broker import Broker
+from services.executor.service import ExecutorService, HaltFlag
+from services.executor.settings import ExecutorSettings
+
+SERVICE = "executor"
+log = get_logger(__name__)
+
+
+def build_broker(settings: ExecutorSettings, clock: Clock) -> Broker:
+    """Choose the broker for the configured mode."""
+    return PaperBroker(
+        clock,
+        PaperFillModel(
+            iv=settings.paper_iv,
+            spread_pct=settings.paper_spread_pct,
+            slippage_pct=settings.paper_slippage_pct,
+            brokerage_per_order=settings.brokerage_per_order,
+        ),
+    )
+
+
+def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAPI:
+    """Build the executor app; nothing connects until the app starts."""
+    clock = clock or SystemClock()
+    halt = HaltFlag()
+    broker = build_broker(settings, clock)
+
+    async def on_control(message: AnyMessage) -> None:
+        if isinstance(message, TradingStateChanged):
+            halt.halted = message.kill_switch or message.state is TradingState.HALTED
+            log.warning("trading_state_applied", halted=halt.halted, state=message.state)
+
+    async def build(res: Resources) -> Handler:
+        service = ExecutorService(res.pool, res.producer, broker, clock, halt)
+        settled = await service.reconcile_pending()
+        log.info("reconciled_before_accepting_commands", orders=settled)
+        return service.handle
+
+    spec = ConsumerSpec(
+        service=SERVICE,
+        group_id="strikeflow-executor",
+        topics=(ORDER_COMMANDS,),
+        watch=((CONTROL, on_control),),
+        outbox=Outbox("executor"),
+        relay_interval_s=settings.outbox_relay_interval_s,
+    )
+    return consumer_service_app(
+        settings, spec, clock, new_registry(), build, "strikeflow executor"
+    )
+
+
+def main() -> None:
+    """Run executor in the foreground."""
+    settings = ExecutorSettings()
+    configure_logging(SERVICE, settings.log_level)
+    serve(create_app(settings), settings.http_host, settings.http_port)
+
+
+if __name__ == "__main__":
+    main()

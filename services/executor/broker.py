@@ -1,0 +1,72 @@
+"""The broker port: what the executor needs from any broker, paper or live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal, Protocol
+
+from libs.common.messages import SubmitOrder
+
+
+class OrderStatus(StrEnum):
+    """Lifecycle of an order inside the executor."""
+
+    PENDING_SUBMIT = "PENDING_SUBMIT"
+    ACCEPTED = "ACCEPTED"
+    FILLED = "FILLED"
+    REJECTED = "REJECTED"
+    UNKNOWN = "UNKNOWN"
+
+
+ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PENDING_SUBMIT: frozenset(
+        {OrderStatus.ACCEPTED, OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.UNKNOWN}
+    ),
+    OrderStatus.UNKNOWN: frozenset(
+        {OrderStatus.ACCEPTED, OrderStatus.FILLED, OrderStatus.REJECTED}
+    ),
+    OrderStatus.ACCEPTED: frozenset({OrderStatus.FILLED, OrderStatus.REJECTED}),
+    OrderStatus.FILLED: frozenset(),
+    OrderStatus.REJECTED: frozenset(),
+}
+
+
+def check_transition(current: OrderStatus, new: OrderStatus) -> None:
+    """Raise if an order may not move from ``current`` to ``new``."""
+    if new not in ALLOWED_TRANSITIONS[current]:
+        raise ValueError(f"illegal order transition {current} -> {new}")
+
+
+@dataclass(frozen=True)
+class Execution:
+    """One fill reported by the broker."""
+
+    execution_id: str
+    quantity: int
+    price: Decimal
+    charges: Decimal
+    price_source: Literal["quote", "model"]
+
+
+@dataclass(frozen=True)
+class BrokerResult:
+    """What the broker said about a submitted order."""
+
+    status: OrderStatus
+    broker_order_id: str | None
+    executions: tuple[Execution, ...] = ()
+    reason: str | None = None
+
+
+class Broker(Protocol):
+    """A broker session: paper or live, chosen once in the composition root."""
+
+    async def submit(self, order: SubmitOrder) -> BrokerResult:
+        """Place an order; a transport failure must yield UNKNOWN, never REJECTED."""
+        ...
+
+    async def lookup(self, order: SubmitOrder) -> BrokerResult | None:
+        """Find an order the broker may have received; None if it has no such order."""
+        ...

@@ -1,0 +1,180 @@
+"""Order execution: intent recorded before the broker is called, result and events after."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from libs.common.clock import Clock
+from libs.common.db import Connection, Outbox
+from libs.common.logging import get_logger
+from libs.common.messages import (
+    AnyMessage,
+    FillReported,
+    OrderAccepted,
+    OrderFilled,
+    OrderRejected,
+    Purpose,
+    SubmitOrder,
+    derived_id,
+)
+from libs.common.topics import FILLS, ORDER_EVENTS
+from services.executor.broker import Broker, BrokerResult, OrderStatus, check_transition
+
+log = get_logger(__name__)
+
+
+class HaltFlag:
+    """Whether the kill switch is on, as last seen on the control topic."""
+
+    def __init__(self) -> None:
+        self.halted = False
+
+
+class ExecutorService:
+    """Executes order commands exactly once against the broker port."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer[bytes, bytes],
+        broker: Broker,
+        clock: Clock,
+        halt: HaltFlag,
+    ) -> None:
+        self._pool = pool
+        self._producer = producer
+        self._broker = broker
+        self._clock = clock
+        self._halt = halt
+        self.outbox = Outbox("executor")
+
+    async def handle(self, message: AnyMessage, _record: object = None) -> None:
+        """Handle one record of the order-command topic."""
+        if isinstance(message, SubmitOrder):
+            await self.on_submit(message)
+
+    async def on_submit(self, order: SubmitOrder) -> None:
+        """Record the intent, call the broker once, record what it said."""
+        inserted = await self._pool.fetchval(
+            "INSERT INTO executor.orders (client_order_id, trade_id, command, status) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (client_order_id) DO NOTHING "
+            "RETURNING client_order_id",
+            order.client_order_id,
+            order.trade_id,
+            order.model_dump_json(),
+            OrderStatus.PENDING_SUBMIT.value,
+        )
+        if inserted is None:
+            log.info("order_command_duplicate", client_order_id=order.client_order_id)
+            return
+        if self._halt.halted and order.purpose is Purpose.ENTRY:
+            result = BrokerResult(OrderStatus.REJECTED, None, reason="kill switch is on")
+        else:
+            result = await self._broker.submit(order)
+        await self.record(order, result)
+
+    async def reconcile_pending(self) -> int:
+        """Settle orders whose intent was recorded but whose result was not; return how many."""
+        rows = await self._pool.fetch(
+            "SELECT command FROM executor.orders WHERE status = ANY($1::text[]) "
+            "ORDER BY created_at",
+            [OrderStatus.PENDING_SUBMIT.value, OrderStatus.UNKNOWN.value],
+        )
+        for row in rows:
+            order = SubmitOrder.model_validate_json(row["command"])
+            found = await self._broker.lookup(order)
+            if found is None:
+                log.warning("order_not_at_broker", client_order_id=order.client_order_id)
+                found = await self._broker.submit(order)
+            await self.record(order, found)
+        return len(rows)
+
+    async def record(self, order: SubmitOrder, result: BrokerResult) -> None:
+        """Store the broker's answer and stage the events it implies, in one transaction."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            current = await conn.fetchval(
+                "SELECT status FROM executor.orders WHERE client_order_id = $1 FOR UPDATE",
+                order.client_order_id,
+            )
+            check_transition(OrderStatus(current), result.status)
+            filled = sum(e.quantity for e in result.executions)
+            average = (
+                sum((e.price * e.quantity for e in result.executions), Decimal(0)) / filled
+                if filled
+                else None
+            )
+            await conn.execute(
+                "UPDATE executor.orders SET status = $2, broker_order_id = $3, "
+                "filled_quantity = $4, average_price = $5, updated_at = now() "
+                "WHERE client_order_id = $1",
+                order.client_order_id,
+                result.status.value,
+                result.broker_order_id,
+                filled,
+                average,
+            )
+            await self._stage_events(conn, order, result, filled, average)
+        log.info(
+            "order_recorded",
+            client_order_id=order.client_order_id,
+            status=result.status,
+            broker_order_id=result.broker_order_id,
+        )
+        await self.outbox.relay(self._pool, self._producer)
+
+    async def _stage_events(
+        self,
+        conn: Connection,
+        order: SubmitOrder,
+        result: BrokerResult,
+        filled: int,
+        average: Decimal | None,
+    ) -> None:
+        now = self._clock.now()
+        key = str(order.trade_id)
+        base = {
+            "ts_event": now,
+            "client_order_id": order.client_order_id,
+            "trade_id": order.trade_id,
+            "broker_order_id": result.broker_order_id,
+        }
+        cid = order.client_order_id
+        if result.status is OrderStatus.REJECTED:
+            event = OrderRejected(
+                message_id=derived_id("rejected", cid), reason=result.reason or "", **base
+            )
+            await self.outbox.add(conn, ORDER_EVENTS, key, event)
+            return
+        if result.status in (OrderStatus.ACCEPTED, OrderStatus.FILLED):
+            accepted = OrderAccepted(message_id=derived_id("accepted", cid), **base)
+            await self.outbox.add(conn, ORDER_EVENTS, key, accepted)
+        for execution in result.executions:
+            fill = FillReported(
+                message_id=derived_id("fill", execution.execution_id),
+                ts_event=now,
+                fill_id=execution.execution_id,
+                client_order_id=cid,
+                trade_id=order.trade_id,
+                signal_id=order.signal_id,
+                signal=order.signal,
+                purpose=order.purpose,
+                leg=order.leg,
+                instrument=order.instrument,
+                side=order.side,
+                quantity=execution.quantity,
+                price=execution.price,
+                charges=execution.charges,
+                price_source=execution.price_source,
+            )
+            await self.outbox.add(conn, FILLS, key, fill)
+        if result.status is OrderStatus.FILLED and average is not None:
+            done = OrderFilled(
+                message_id=derived_id("filled", cid),
+                filled_quantity=filled,
+                average_price=average,
+                **base,
+            )
+            await self.outbox.add(conn, ORDER_EVENTS, key, done)

@@ -1,0 +1,35 @@
+"""Executor settings (env prefix ``EXECUTOR_``)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from libs.common.settings import ServiceSettings
+
+
+class ExecutorSettings(ServiceSettings):
+    """The broker session and the paper broker's fill model."""
+
+    model_config = SettingsConfigDict(env_prefix="EXECUTOR_", env_file=".env", extra="ignore")
+
+    http_port: int = Field(default=18003, description="Port of the executor HTTP server")
+    mode: Literal["paper"] = Field(default="paper", description="Broker: paper (live: Breeze)")
+    paper_iv: float = Field(
+        default=0.14, gt=0, lt=3, description="Volatility of the paper broker's model quotes"
+    )
+    paper_spread_pct: Decimal = Field(
+        default=Decimal("1.0"), ge=0, description="Bid-ask spread of model quotes, % of mid"
+    )
+    paper_slippage_pct: Decimal = Field(
+        default=Decimal("0.5"), ge=0, description="Slippage beyond the touch, % of price"
+    )
+    brokerage_per_order: Decimal = Field(
+        default=Decimal(20), ge=0, description="Brokerage per order, rupees"
+    )
+    outbox_relay_interval_s: float = Field(
+        default=1.0, gt=0, description="Seconds between sweeps of unpublished outbox rows"
+    )

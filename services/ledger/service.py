@@ -1,0 +1,237 @@
+"""The ledger: every fact written once, positions projected from fills."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from libs.common.db import Connection
+from libs.common.logging import get_logger
+from libs.common.messages import (
+    AnyMessage,
+    FillReported,
+    OrderAccepted,
+    OrderEvent,
+    OrderFilled,
+    OrderRejected,
+    RiskDecisionMade,
+    Side,
+    SignalReceived,
+    SubmitOrder,
+    TradingStateChanged,
+)
+from services.ledger.positions import Position, apply_fill
+
+log = get_logger(__name__)
+CONSUMER = "ledger"
+
+# Order statuses are ranked SUBMITTED < ACCEPTED < REJECTED < FILLED in the SQL below, so that
+# a late event never moves an order backwards.
+_EVENT_STATUS = {
+    "OrderAccepted": "ACCEPTED",
+    "OrderRejected": "REJECTED",
+    "OrderFilled": "FILLED",
+}
+
+
+class LedgerService:
+    """Writes each message in one transaction, idempotent by message id."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def handle(self, message: AnyMessage, _record: object = None) -> None:
+        """Book one message unless it was booked before."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            first = await conn.fetchval(
+                "INSERT INTO ledger.processed_messages (consumer, message_id) VALUES ($1, $2) "
+                "ON CONFLICT DO NOTHING RETURNING message_id",
+                CONSUMER,
+                message.message_id,
+            )
+            if first is None:
+                return
+            await self._book(conn, message)
+
+    async def _book(self, conn: Connection, message: AnyMessage) -> None:
+        if isinstance(message, SignalReceived):
+            await _signal(conn, message)
+        elif isinstance(message, RiskDecisionMade):
+            await _decision(conn, message)
+        elif isinstance(message, SubmitOrder):
+            await _order(conn, message)
+        elif isinstance(message, OrderAccepted | OrderRejected | OrderFilled):
+            await _order_event(conn, message)
+        elif isinstance(message, FillReported):
+            await _fill(conn, message)
+        elif isinstance(message, TradingStateChanged):
+            await _control(conn, message)
+
+
+async def _signal(conn: Connection, m: SignalReceived) -> None:
+    await conn.execute(
+        "INSERT INTO ledger.signals (signal_id, message_id, dedup_key, signal, action, symbol, "
+        "option_type, strike, stop_level, price, bar_time, alert_id, trading_week, "
+        "payload_style, source_ip, received_at) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) "
+        "ON CONFLICT (signal_id) DO UPDATE SET deliveries = ledger.signals.deliveries + 1",
+        m.signal_id,
+        m.message_id,
+        m.dedup_key,
+        m.signal.value,
+        m.action.value,
+        m.symbol,
+        m.option_type.value if m.option_type else None,
+        m.strike,
+        m.stop_level,
+        m.price,
+        m.bar_time,
+        m.alert_id,
+        m.trading_week,
+        m.payload_style,
+        m.source_ip,
+        m.ts_event,
+    )
+
+
+async def _decision(conn: Connection, m: RiskDecisionMade) -> None:
+    await conn.execute(
+        "INSERT INTO ledger.risk_decisions (message_id, signal_id, trade_id, action, outcome, "
+        "reasons, decided_at) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
+        m.message_id,
+        m.signal_id,
+        m.trade_id,
+        m.action.value,
+        m.outcome.value,
+        list(m.reasons),
+        m.ts_event,
+    )
+
+
+async def _order(conn: Connection, m: SubmitOrder) -> None:
+    await conn.execute(
+        "INSERT INTO ledger.orders (client_order_id, trade_id, signal_id, signal, purpose, leg, "
+        "instrument_key, symbol, expiry, strike, option_right, side, quantity, status, "
+        "created_at, updated_at) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,"
+        " coalesce((SELECT e.status FROM (SELECT CASE event_type WHEN 'OrderAccepted' THEN "
+        "  'ACCEPTED' WHEN 'OrderRejected' THEN 'REJECTED' ELSE 'FILLED' END AS status "
+        "  FROM ledger.order_events WHERE client_order_id = $1) e "
+        "  ORDER BY array_position(ARRAY['SUBMITTED','ACCEPTED','REJECTED','FILLED'], e.status)"
+        "  DESC LIMIT 1), 'SUBMITTED'),"
+        " $14, $14) ON CONFLICT (client_order_id) DO NOTHING",
+        m.client_order_id,
+        m.trade_id,
+        m.signal_id,
+        m.signal.value,
+        m.purpose.value,
+        m.leg.value,
+        m.instrument.key,
+        m.instrument.symbol,
+        m.instrument.expiry,
+        m.instrument.strike,
+        m.instrument.right.value,
+        m.side.value,
+        m.quantity,
+        m.ts_event,
+    )
+
+
+async def _order_event(conn: Connection, m: OrderEvent) -> None:
+    kind = getattr(m, "type", "")
+    await conn.execute(
+        "INSERT INTO ledger.order_events (message_id, client_order_id, event_type, payload, "
+        "ts_event) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING",
+        m.message_id,
+        m.client_order_id,
+        kind,
+        m.model_dump_json(),
+        m.ts_event,
+    )
+    status = _EVENT_STATUS[kind]
+    await conn.execute(
+        "UPDATE ledger.orders SET status = $2, broker_order_id = coalesce($3, broker_order_id), "
+        "average_price = coalesce($4, average_price), reason = coalesce($5, reason), "
+        "updated_at = $6 WHERE client_order_id = $1 AND "
+        "array_position(ARRAY['SUBMITTED','ACCEPTED','REJECTED','FILLED'], status) < "
+        "array_position(ARRAY['SUBMITTED','ACCEPTED','REJECTED','FILLED'], $2::text)",
+        m.client_order_id,
+        status,
+        m.broker_order_id,
+        m.average_price if isinstance(m, OrderFilled) else None,
+        m.reason if isinstance(m, OrderRejected) else None,
+        m.ts_event,
+    )
+
+
+async def _fill(conn: Connection, m: FillReported) -> None:
+    inserted = await conn.fetchval(
+        "INSERT INTO ledger.fills (fill_id, message_id, client_order_id, trade_id, signal, "
+        "purpose, leg, instrument_key, side, quantity, price, charges, price_source, filled_at) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) "
+        "ON CONFLICT (fill_id) DO NOTHING RETURNING fill_id",
+        m.fill_id,
+        m.message_id,
+        m.client_order_id,
+        m.trade_id,
+        m.signal.value,
+        m.purpose.value,
+        m.leg.value,
+        m.instrument.key,
+        m.side.value,
+        m.quantity,
+        m.price,
+        m.charges,
+        m.price_source,
+        m.ts_event,
+    )
+    if inserted is None:
+        return
+    row = await conn.fetchrow(
+        "SELECT net_quantity, average_price, realized_pnl FROM ledger.positions "
+        "WHERE instrument_key = $1 FOR UPDATE",
+        m.instrument.key,
+    )
+    before = (
+        Position(row["net_quantity"], row["average_price"], row["realized_pnl"])
+        if row
+        else Position()
+    )
+    signed = m.quantity if m.side is Side.BUY else -m.quantity
+    after = apply_fill(before, signed, m.price)
+    await conn.execute(
+        "INSERT INTO ledger.positions (instrument_key, symbol, expiry, strike, option_right, "
+        "net_quantity, average_price, realized_pnl, charges, opened_at, updated_at) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$10) ON CONFLICT (instrument_key) DO UPDATE SET "
+        "net_quantity = EXCLUDED.net_quantity, average_price = EXCLUDED.average_price, "
+        "realized_pnl = EXCLUDED.realized_pnl, "
+        "charges = ledger.positions.charges + EXCLUDED.charges, updated_at = EXCLUDED.updated_at",
+        m.instrument.key,
+        m.instrument.symbol,
+        m.instrument.expiry,
+        m.instrument.strike,
+        m.instrument.right.value,
+        after.net_quantity,
+        after.average_price,
+        after.realized_pnl,
+        m.charges,
+        m.ts_event,
+    )
+    log.info(
+        "position_updated",
+        instrument=m.instrument.key,
+        net_quantity=after.net_quantity,
+        trade_id=str(m.trade_id),
+    )
+
+
+async def _control(conn: Connection, m: TradingStateChanged) -> None:
+    await conn.execute(
+        "INSERT INTO ledger.control_events (message_id, state, kill_switch, changed_by, reason, "
+        "ts_event) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING",
+        m.message_id,
+        m.state.value,
+        m.kill_switch,
+        m.changed_by,
+        m.reason,
+        m.ts_event,
+    )

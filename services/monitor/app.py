@@ -1,0 +1,85 @@
+"""Composition root of monitor: heartbeat watcher, PostgreSQL pool, read routes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiokafka.admin import AIOKafkaAdminClient
+from fastapi import FastAPI
+
+from libs.common.clock import Clock, SystemClock
+from libs.common.db import create_pool
+from libs.common.http import add_common_routes, serve
+from libs.common.logging import configure_logging, get_logger
+from libs.common.messages import AnyMessage, Heartbeat
+from libs.common.metrics import new_registry
+from libs.common.runtime import TaskSupervisor, watch_compacted
+from libs.common.topics import HEARTBEATS
+from services.monitor.api import MonitorContext, router
+from services.monitor.settings import MonitorSettings
+
+SERVICE = "monitor"
+log = get_logger(__name__)
+
+
+def create_app(settings: MonitorSettings, clock: Clock | None = None) -> FastAPI:
+    """Build the monitor app; nothing connects until the app starts."""
+    clock = clock or SystemClock()
+    registry = new_registry()
+    state = {"ready": False}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(settings.database_url.get_secret_value())
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=3000
+        )
+        await admin.start()
+        ctx = MonitorContext(settings=settings, pool=pool, admin=admin, clock=clock)
+        app.state.ctx = ctx
+        tasks = TaskSupervisor()
+
+        async def on_beat(message: AnyMessage) -> None:
+            if isinstance(message, Heartbeat):
+                ctx.heartbeats[message.service] = message
+
+        loaded = asyncio.Event()
+        tasks.spawn(
+            watch_compacted(
+                settings.kafka_bootstrap_servers, HEARTBEATS, "monitor-heartbeats", on_beat, loaded
+            ),
+            "watch-heartbeats",
+        )
+        await asyncio.wait_for(loaded.wait(), timeout=30)
+        state["ready"] = True
+        log.info("service_started", port=settings.http_port)
+        try:
+            yield
+        finally:
+            state["ready"] = False
+            await tasks.stop()
+            await admin.close()
+            await pool.close()
+
+    app = FastAPI(
+        title="strikeflow monitor",
+        version="1",
+        description="Health, positions and the operator's read side",
+        lifespan=lifespan,
+    )
+    app.include_router(router)
+    add_common_routes(app, registry, ready=lambda: state["ready"])
+    return app
+
+
+def main() -> None:
+    """Run monitor in the foreground."""
+    settings = MonitorSettings()
+    configure_logging(SERVICE, settings.log_level)
+    serve(create_app(settings), settings.http_host, settings.http_port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Health aggregation (pure): components and heartbeats to ok / degraded / down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from libs.common.messages import Heartbeat
+
+Status = Literal["ok", "degraded", "down"]
+
+
+@dataclass(frozen=True)
+class ComponentHealth:
+    """One part's status with details."""
+
+    name: str
+    status: Status
+    detail: str
+
+
+def service_health(
+    name: str,
+    beat: Heartbeat | None,
+    now: datetime,
+    stale_after_s: float,
+    lag_degraded: int,
+) -> ComponentHealth:
+    """Judge a service from its last heartbeat."""
+    if beat is None:
+        return ComponentHealth(name, "down", "no heartbeat seen")
+    age = (now - beat.ts_event).total_seconds()
+    if age > stale_after_s:
+        return ComponentHealth(name, "down", f"last heartbeat {age:.1f}s ago")
+    if beat.status != "ok":
+        return ComponentHealth(name, beat.status, f"service reports {beat.status}")
+    if beat.consumer_lag > lag_degraded:
+        return ComponentHealth(name, "degraded", f"consumer lag {beat.consumer_lag}")
+    return ComponentHealth(
+        name, "ok", f"heartbeat {age:.1f}s ago, consumer lag {beat.consumer_lag}"
+    )
+
+
+def overall(components: list[ComponentHealth]) -> Status:
+    """Down if Kafka or PostgreSQL is down, degraded if anything else is not ok."""
+    critical = {"kafka", "postgres"}
+    if any(c.status == "down" and c.name in critical for c in components):
+        return "down"
+    if all(c.status == "ok" for c in components):
+        return "ok"
+    return "degraded"
