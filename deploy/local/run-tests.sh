@@ -8,6 +8,8 @@ STACK="$UV run --frozen python -m deploy.local.stack"
 PYTEST="$UV run --frozen pytest"
 what=${1:-all}
 export REQUIRE_SERVICES=1
+# Tests open many trades in distinct signal-weeks.
+export RISK_MAX_OPEN_TRADES=${RISK_MAX_OPEN_TRADES:-100000}
 
 pytest_layer() {
   # pytest exits 5 when it collected no test: that is a failure here.
