@@ -80,7 +80,8 @@ def all_env_names(settings: type[ServiceSettings]) -> set[str]:
     return {name for field in settings.model_fields for name in env_names(settings, field)}
 
 
-def _mask_url(value: str) -> str:
+def mask_url(value: str) -> str:
+    """Replace the password of a URL (if any) with the placeholder."""
     parts = urlsplit(value)
     if not parts.password:
         return value
@@ -95,7 +96,7 @@ def _render_default(field: FieldInfo) -> str:
         return PLACEHOLDER
     value: object = field.get_default(call_default_factory=True)
     if isinstance(value, SecretStr):
-        return _mask_url(value.get_secret_value())
+        return mask_url(value.get_secret_value())
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, Decimal | float | int | str):

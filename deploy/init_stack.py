@@ -49,7 +49,7 @@ async def prepare(bootstrap: str, dsn: str, timeout_s: float = TIMEOUT_S) -> lis
 def main() -> None:
     """Initialise the stack the environment points at."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     log = logging.getLogger("init_stack")
     settings = ServiceSettings.model_validate({})
     dsn = settings.database_url.get_secret_value()

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Benchmarks: one JSON object per figure on stdout. Pipeline figures run on a fresh stack.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+UV=${UV:-uv}
+STACK="$UV run --frozen python -m deploy.local.stack"
+export RISK_MAX_OPEN_TRADES=${RISK_MAX_OPEN_TRADES:-1000000}
+for script in bench/bench_*.py; do
+  [ "$script" = bench/bench_pipeline.py ] && continue
+  $UV run --frozen python "$script"
+done
+trap '$STACK down >/dev/null 2>&1 || true' EXIT
+$STACK up --fresh >&2
+eval "$($STACK env)"
+$UV run --frozen python bench/bench_pipeline.py

@@ -1,0 +1,1 @@
+"""Loaders that turn stored market data files into domain values."""
