@@ -52,7 +52,7 @@ def pct(values: list[float], q: float) -> float:
 
 async def latency(ingest: str, dsn: str, count: int, concurrency: int, rate: float) -> None:
     """Webhook sent -> both entry fills booked in the ledger, per alert, sent at ``rate``/s."""
-    seed = random.randrange(0, 150_000)  # noqa: S311
+    seed = random.randrange(0, 150_000)
     sent: dict[str, datetime] = {}
     gate = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(timeout=10) as http:
@@ -92,15 +92,31 @@ async def latency(ingest: str, dsn: str, count: int, concurrency: int, rate: flo
     ms = [(r["filled"] - sent[r["sid"]]).total_seconds() * 1000 for r in rows]
     base = {"alerts": count, "completed": len(ms), "rate_per_s": rate, **machine()}
     for name, q in (("p50", 50), ("p99", 99)):
-        print(json.dumps({"name": f"webhook_to_fill_latency_{name}", "value": round(pct(ms, q), 1),
-                          "unit": "ms", **base}))
-    print(json.dumps({"name": "webhook_to_fill_latency_mean", "value": round(statistics.mean(ms), 1),
-                      "unit": "ms", **base}))
+        print(
+            json.dumps(
+                {
+                    "name": f"webhook_to_fill_latency_{name}",
+                    "value": round(pct(ms, q), 1),
+                    "unit": "ms",
+                    **base,
+                }
+            )
+        )
+    print(
+        json.dumps(
+            {
+                "name": "webhook_to_fill_latency_mean",
+                "value": round(statistics.mean(ms), 1),
+                "unit": "ms",
+                **base,
+            }
+        )
+    )
 
 
 async def acceptance(ingest: str, seconds: float, concurrency: int) -> None:
     """Alerts answered 202 per second over a fixed window."""
-    seed = random.randrange(150_000, 300_000)  # noqa: S311
+    seed = random.randrange(150_000, 300_000)
     accepted = 0
     counter = 0
     latencies: list[float] = []
@@ -122,10 +138,27 @@ async def acceptance(ingest: str, seconds: float, concurrency: int) -> None:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.monotonic() - started
     base = {"window_s": round(elapsed, 1), "concurrency": concurrency, **machine()}
-    print(json.dumps({"name": "webhook_acceptance_rate", "value": round(accepted / elapsed, 1),
-                      "unit": "alerts/s", "accepted": accepted, **base}))
-    print(json.dumps({"name": "webhook_answer_latency_p99", "value": round(pct(latencies, 99), 1),
-                      "unit": "ms", **base}))
+    print(
+        json.dumps(
+            {
+                "name": "webhook_acceptance_rate",
+                "value": round(accepted / elapsed, 1),
+                "unit": "alerts/s",
+                "accepted": accepted,
+                **base,
+            }
+        )
+    )
+    print(
+        json.dumps(
+            {
+                "name": "webhook_answer_latency_p99",
+                "value": round(pct(latencies, 99), 1),
+                "unit": "ms",
+                **base,
+            }
+        )
+    )
 
 
 def main() -> None:

@@ -41,9 +41,7 @@ class Outbox:
             raise ValueError(f"bad schema name {schema!r}")
         self._table = f"{schema}.outbox"
 
-    async def add(
-        self, conn: Connection, topic: Topic, key: str, message: Message
-    ) -> None:
+    async def add(self, conn: Connection, topic: Topic, key: str, message: Message) -> None:
         """Stage one message inside the caller's transaction."""
         headers = {k: v.decode() for k, v in message_headers(message)}
         await conn.execute(

@@ -11,9 +11,7 @@ from prometheus_client import CollectorRegistry
 from libs.common.metrics import render
 
 
-def add_common_routes(
-    app: FastAPI, registry: CollectorRegistry, ready: Callable[[], bool]
-) -> None:
+def add_common_routes(app: FastAPI, registry: CollectorRegistry, ready: Callable[[], bool]) -> None:
     """Expose Prometheus metrics and a liveness/readiness probe."""
 
     @app.get("/metrics", include_in_schema=False)

@@ -60,9 +60,7 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
         outbox=Outbox("executor"),
         relay_interval_s=settings.outbox_relay_interval_s,
     )
-    return consumer_service_app(
-        settings, spec, clock, new_registry(), build, "strikeflow executor"
-    )
+    return consumer_service_app(settings, spec, clock, new_registry(), build, "strikeflow executor")
 
 
 def main() -> None:

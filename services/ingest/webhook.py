@@ -225,4 +225,3 @@ def to_signal(
         payload_style=style,
         source_ip=source_ip,
     )
-

@@ -64,7 +64,9 @@ def unique_bar_time() -> datetime:
     return base + timedelta(weeks=random.randrange(0, 52 * 60))
 
 
-def entry_alert(signal: str = "S1", bar_time: datetime | None = None, **extra: Any) -> dict[str, Any]:
+def entry_alert(
+    signal: str = "S1", bar_time: datetime | None = None, **extra: Any
+) -> dict[str, Any]:
     """An indicator-style entry alert with a unique signal-week."""
     bullish = signal in {"S1", "S2", "S4", "S7"}
     body: dict[str, Any] = {

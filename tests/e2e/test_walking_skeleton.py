@@ -35,8 +35,10 @@ async def test_readme_alert_when_posted_shows_paper_position_within_two_seconds(
         "symbol": "NIFTY",
         "price": "24250",
     }
-    before = {p["instrument"]: p for p in (await http.get(
-        f"{monitor_url}/api/v2/trading/positions")).json()["positions"]}
+    before = {
+        p["instrument"]: p
+        for p in (await http.get(f"{monitor_url}/api/v2/trading/positions")).json()["positions"]
+    }
     started = time.monotonic()
 
     response = await http.post(f"{ingest_url}/api/v2/webhook/tradingview", json=alert)
@@ -51,8 +53,10 @@ async def test_readme_alert_when_posted_shows_paper_position_within_two_seconds(
     moved = await eventually(changed, lambda rows: len(rows) >= 2, 2.0, "positions")
     assert time.monotonic() - started < 2.0
     strikes = {(p["strike"], p["option_type"]) for p in moved}
-    assert ("24250.00", "PE") in strikes or ("24200.00", "PE") in strikes or any(
-        s[1] == "PE" for s in strikes
+    assert (
+        ("24250.00", "PE") in strikes
+        or ("24200.00", "PE") in strikes
+        or any(s[1] == "PE" for s in strikes)
     )
 
 

@@ -21,12 +21,32 @@ BAD_INPUTS: list[tuple[str, Any, int, str]] = [
     ("not json", b"signal=S1", 400, "not valid JSON"),
     ("json array", b"[1, 2]", 400, "JSON object"),
     ("missing secret", {"signal": "S1", "action": "Entry", "price": 24000}, 401, "secret"),
-    ("wrong secret", {"secret": "nope", "signal": "S1", "action": "Entry", "price": 1}, 403, "wrong"),
-    ("unknown signal", {"secret": SECRET, "signal": "S9", "action": "Entry", "price": 1}, 422, "signal"),
-    ("wrong type", {"secret": SECRET, "signal": "S1", "action": "Entry", "price": "abc"}, 422, "price"),
+    (
+        "wrong secret",
+        {"secret": "nope", "signal": "S1", "action": "Entry", "price": 1},
+        403,
+        "wrong",
+    ),
+    (
+        "unknown signal",
+        {"secret": SECRET, "signal": "S9", "action": "Entry", "price": 1},
+        422,
+        "signal",
+    ),
+    (
+        "wrong type",
+        {"secret": SECRET, "signal": "S1", "action": "Entry", "price": "abc"},
+        422,
+        "price",
+    ),
     ("missing action", {"secret": SECRET, "signal": "S1", "price": 24000}, 422, "action"),
     ("missing signal", {"secret": SECRET, "action": "Entry", "price": 24000}, 422, "signal"),
-    ("unknown action", {"secret": SECRET, "signal": "S1", "action": "buy", "price": 1}, 422, "action"),
+    (
+        "unknown action",
+        {"secret": SECRET, "signal": "S1", "action": "buy", "price": 1},
+        422,
+        "action",
+    ),
     ("1 MB body", b"{" + b" " * (1024 * 1024) + b"}", 413, "larger"),
 ]
 
@@ -40,7 +60,9 @@ def client(kafka_bootstrap: str) -> Any:
         yield test_client
 
 
-@pytest.mark.parametrize(("case", "body", "status", "words"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
+@pytest.mark.parametrize(
+    ("case", "body", "status", "words"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS]
+)
 def test_webhook_when_input_bad_answers_4xx_and_nothing_reaches_kafka(
     client: TestClient, kafka_bootstrap: str, case: str, body: Any, status: int, words: str
 ) -> None:
