@@ -90,11 +90,11 @@ class AlertPayload(BaseModel):
         if isinstance(value, bool):
             raise ValueError("bar_time must be epoch milliseconds or an ISO-8601 time")
         if isinstance(value, int | float):
-            return datetime.fromtimestamp(float(value) / 1000.0, tz=UTC)
+            return _from_epoch_ms(float(value))
         if isinstance(value, str):
             text = value.strip()
             if text.isdigit():
-                return datetime.fromtimestamp(int(text) / 1000.0, tz=UTC)
+                return _from_epoch_ms(float(text))
             try:
                 parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
             except ValueError:
@@ -103,6 +103,13 @@ class AlertPayload(BaseModel):
                 raise ValueError("bar_time must carry a time zone (use {{time}}, which is UTC)")
             return parsed.astimezone(UTC)
         raise ValueError("bar_time must be epoch milliseconds or an ISO-8601 time")
+
+
+def _from_epoch_ms(value: float) -> datetime:
+    try:
+        return datetime.fromtimestamp(value / 1000.0, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"bar_time {value!r} ms is out of range") from None
 
 
 def _format_validation(exc: ValidationError) -> str:
