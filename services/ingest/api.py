@@ -82,11 +82,15 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 def client_ip(request: Request, trust_forwarded_for: bool) -> str | None:
-    """Return the caller's IP, from X-Forwarded-For only when configured to trust it."""
+    """Return the caller's IP, from X-Forwarded-For only when configured to trust it.
+
+    The rightmost address is the one our own proxy appended; anything to its left came from
+    the caller and could be forged.
+    """
     if trust_forwarded_for:
         forwarded = request.headers.get("x-forwarded-for")
         if forwarded:
-            return forwarded.split(",")[0].strip()
+            return forwarded.split(",")[-1].strip()
     return request.client.host if request.client else None
 
 
@@ -106,8 +110,12 @@ async def read_limited(request: Request, limit: int) -> bytes | None:
 
 
 def secret_matches(given: str, expected: str) -> bool:
-    """Compare secrets in constant time."""
-    return hmac.compare_digest(given.encode(), expected.encode())
+    """Compare secrets in constant time; text that is not valid UTF-8 never matches."""
+    try:
+        given_bytes = given.encode()
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(given_bytes, expected.encode())
 
 
 @router.post(

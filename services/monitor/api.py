@@ -84,7 +84,7 @@ def _position_row(row: asyncpg.Record) -> dict[str, Any]:
         "net_quantity": row["net_quantity"],
         "side": "long" if row["net_quantity"] > 0 else "short" if row["net_quantity"] else "flat",
         "average_price": str(row["average_price"].quantize(_PAISA)),
-        "realized_pnl": str(row["realized_pnl"]),
+        "realized_pnl": str(row["realized_pnl"].quantize(_PAISA)),
         "charges": str(row["charges"]),
         "opened_at": row["opened_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),
