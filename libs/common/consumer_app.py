@@ -55,6 +55,7 @@ def consumer_service_app(
     registry: CollectorRegistry,
     build_handler: Callable[[Resources], Awaitable[Handler]],
     title: str,
+    details: Callable[[], dict[str, str]] | None = None,
 ) -> FastAPI:
     """Build a FastAPI app whose lifespan runs the service's consumer loop."""
     metrics = PipelineMetrics(registry, spec.service)
@@ -78,8 +79,9 @@ def consumer_service_app(
                 )
                 await asyncio.wait_for(loaded.wait(), timeout=30)
             if spec.outbox is not None:
-                await spec.outbox.relay(pool, producer)
-                tasks.spawn(_relay_loop(spec, pool, producer), "outbox-relay")
+                tasks.spawn(
+                    spec.outbox.run(pool, producer, spec.relay_interval_s), "outbox-relay"
+                )
             handler = await build_handler(res)
             consumer = make_consumer(
                 bootstrap, spec.group_id, [t.name for t in spec.topics], spec.service
@@ -120,7 +122,7 @@ def consumer_service_app(
             log.info("service_stopped")
 
     app = FastAPI(title=title, version="1", lifespan=lifespan)
-    add_common_routes(app, registry, ready=lambda: state["ready"])
+    add_common_routes(app, registry, ready=lambda: state["ready"], details=details)
     return app
 
 
@@ -130,12 +132,3 @@ def _lag(res: Resources, metrics: PipelineMetrics) -> int:
     if res.lag.last_commit_at:
         metrics.last_commit.set(res.lag.last_commit_at)
     return total
-
-
-async def _relay_loop(
-    spec: ConsumerSpec, pool: asyncpg.Pool, producer: AIOKafkaProducer[bytes, bytes]
-) -> None:
-    assert spec.outbox is not None  # noqa: S101 - guarded by the caller
-    while True:
-        await asyncio.sleep(spec.relay_interval_s)
-        await spec.outbox.relay(pool, producer)

@@ -11,7 +11,12 @@ from prometheus_client import CollectorRegistry
 from libs.common.metrics import render
 
 
-def add_common_routes(app: FastAPI, registry: CollectorRegistry, ready: Callable[[], bool]) -> None:
+def add_common_routes(
+    app: FastAPI,
+    registry: CollectorRegistry,
+    ready: Callable[[], bool],
+    details: Callable[[], dict[str, str]] | None = None,
+) -> None:
     """Expose Prometheus metrics and a liveness/readiness probe."""
 
     @app.get("/metrics", include_in_schema=False)
@@ -22,7 +27,10 @@ def add_common_routes(app: FastAPI, registry: CollectorRegistry, ready: Callable
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
         ok = ready()
-        return JSONResponse(status_code=200 if ok else 503, content={"ready": ok})
+        body: dict[str, object] = {"ready": ok}
+        if details is not None:
+            body.update(details())
+        return JSONResponse(status_code=200 if ok else 503, content=body)
 
 
 def serve(app: FastAPI, host: str, port: int) -> None:

@@ -91,6 +91,7 @@ class DecisionOutcome(StrEnum):
     APPROVED = "approved"
     DENIED = "denied"
     DUPLICATE = "duplicate"
+    PENDING = "pending"
 
 
 class Instrument(BaseModel):
@@ -254,6 +255,62 @@ class TradingStateChanged(Message):
     reason: str
 
 
+class ControlKey(StrEnum):
+    """The independent facts kept on the compacted control topic, one record key each."""
+
+    KILL_SWITCH = "kill_switch"
+    EMERGENCY_STOP = "emergency_stop"
+    MANUAL_STATE = "manual_state"
+    AUTOMATION = "automation"
+    LOSS_HALT = "loss_halt"
+    CIRCUIT = "circuit"
+    LIMITS = "limits"
+
+
+class ControlSet(Message):
+    """One control fact set by an operator or by the gate itself; the latest per key wins."""
+
+    type: Literal["ControlSet"] = "ControlSet"
+    key: ControlKey
+    engaged: bool = Field(default=False, description="Switch facts: on or off")
+    state: TradingState | None = Field(default=None, description="manual_state: the state")
+    values: dict[str, str] = Field(default_factory=dict, description="limits, circuit details")
+    changed_by: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class SquareOffAll(Message):
+    """Command: close every open trade now (main legs before hedges)."""
+
+    type: Literal["SquareOffAll"] = "SquareOffAll"
+    command_id: uuid.UUID
+    requested_by: str
+    reason: str
+
+
+class ResolvePending(Message):
+    """Command: approve or reject a signal that waits for an operator."""
+
+    type: Literal["ResolvePending"] = "ResolvePending"
+    signal_id: uuid.UUID
+    approve: bool
+    requested_by: str
+    reason: str
+
+
+class BarClosed(Message):
+    """A complete hourly index bar (labelled by its start time)."""
+
+    type: Literal["BarClosed"] = "BarClosed"
+    symbol: str = "NIFTY"
+    start: AwareDatetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    source: str = Field(description="live, replay or test")
+
+
 class Heartbeat(Message):
     """A service's periodic report of its own health."""
 
@@ -275,6 +332,10 @@ AnyMessage = Annotated[
     | OrderFilled
     | FillReported
     | TradingStateChanged
+    | ControlSet
+    | SquareOffAll
+    | ResolvePending
+    | BarClosed
     | Heartbeat,
     Field(discriminator="type"),
 ]

@@ -305,6 +305,8 @@ class _Run:
         self.official_close = official_close
         self.open: list[_Open] = []
         self.closed: list[TradeResult] = []
+        self.realised = Decimal(0)
+        """Running sum of the closed trades' net P&L (exact: Decimal sums do not round here)."""
         self.rejected: list[RejectedSignal] = []
         self.equity: list[tuple[date, Decimal]] = []
         self.pending_entries: list[Signal] = []
@@ -420,7 +422,9 @@ class _Run:
             legs.append(
                 LegResult(leg.contract, leg.side, leg.quantity, tr.entries[leg.side], fill, total)
             )
-        self.closed.append(TradeResult(tr.plan, ev, tuple(legs)))
+        result = TradeResult(tr.plan, ev, tuple(legs))
+        self.closed.append(result)
+        self.realised += result.net_pnl
 
     def _settle_leg(
         self, tr: _Open, leg: LegPlan, ev: ExitEvent
@@ -494,7 +498,7 @@ class _Run:
         )
 
     def mark_day(self, bar: Bar) -> None:
-        realised = sum((t.net_pnl for t in self.closed), Decimal(0))
+        realised = self.realised
         unrealised = Decimal(0)
         for tr in self.open:
             for leg in tr.plan.legs:
@@ -511,6 +515,36 @@ def is_close_of_session(t: datetime) -> bool:
     return t.astimezone(IST).time() >= SESSION_CLOSE
 
 
+@dataclass(frozen=True, slots=True)
+class SignalTape:
+    """The signal engine's output over a bar history: the session-filtered bars, the signal fired
+    at each of them (or None) and the skipped weeks.
+
+    The engine never looks at open trades, so one tape can be replayed by several runs that share
+    the bars and the signal configuration (a parameter sweep over trade and exit options).
+    """
+
+    config: SignalConfig
+    bars: tuple[Bar, ...]
+    signals: tuple[Signal | None, ...]
+    skipped_weeks: tuple[WeekSkip, ...]
+
+
+def record_signals(
+    bars: Sequence[Bar],
+    config: SignalConfig,
+    *,
+    official_close: DailyCloses,
+    muhurat_dates: Collection[date] | None = None,
+) -> SignalTape:
+    """Run the signal engine of spec §3 over time-ordered hourly bars once."""
+    flt = SessionFilter(config.session_filter, muhurat_dates)
+    kept = tuple(b for b in bars if flt.accept(b))
+    engine = SignalEngine(config, muhurat_dates=muhurat_dates, official_close=official_close)
+    fired = tuple(engine.on_bar(bar) for bar in kept)
+    return SignalTape(config, kept, fired, tuple(engine.skipped_weeks))
+
+
 def run_backtest(
     bars: Sequence[Bar],
     config: BacktestConfig,
@@ -522,19 +556,41 @@ def run_backtest(
     muhurat_dates: Collection[date] | None = None,
 ) -> BacktestResult:
     """Run the backtest of spec §7 over time-ordered hourly index bars."""
-    flt = SessionFilter(config.signals.session_filter, muhurat_dates)
-    kept = [b for b in bars if flt.accept(b)]
-    engine = SignalEngine(
-        config.signals, muhurat_dates=muhurat_dates, official_close=official_close
+    tape = record_signals(
+        bars, config.signals, official_close=official_close, muhurat_dates=muhurat_dates
     )
+    return replay_backtest(
+        tape,
+        config,
+        pricer=pricer,
+        charges=charges,
+        calendar=calendar,
+        official_close=official_close,
+    )
+
+
+def replay_backtest(
+    tape: SignalTape,
+    config: BacktestConfig,
+    *,
+    pricer: OptionPricer,
+    charges: ChargesFn,
+    calendar: ExpiryCalendar,
+    official_close: DailyCloses,
+) -> BacktestResult:
+    """The backtest of spec §7 on a recorded signal tape (same results as `run_backtest`)."""
+    if tape.config != config.signals:
+        raise ValueError("the signal tape was recorded with another signal configuration")
+    kept = tape.bars
     run = _Run(config, pricer, charges, calendar, official_close)
+    last_index = len(kept) - 1
     for i, bar in enumerate(kept):
         run.process_pending(bar)
         run.update_open(bar)
-        sig = engine.on_bar(bar)
+        sig = tape.signals[i]
         if sig is not None:
             run.on_signal(sig)
-        if i + 1 == len(kept) or kept[i + 1].day != bar.day:
+        if i == last_index or kept[i + 1].day != bar.day:
             run.mark_day(bar)
     if kept:
         last = kept[-1]
@@ -545,7 +601,7 @@ def run_backtest(
         run.open = []
         run.equity.pop()
         run.mark_day(last)
-    return _result(run, engine.skipped_weeks, config)
+    return _result(run, tape.skipped_weeks, config)
 
 
 def _result(run: _Run, skipped: Sequence[WeekSkip], config: BacktestConfig) -> BacktestResult:

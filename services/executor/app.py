@@ -6,11 +6,12 @@ from fastapi import FastAPI
 
 from libs.common.clock import Clock, SystemClock
 from libs.common.consumer_app import ConsumerSpec, Resources, consumer_service_app
+from libs.common.control import apply_control, effective_state
 from libs.common.db import Outbox
 from libs.common.http import serve
 from libs.common.kafka import Handler
 from libs.common.logging import configure_logging, get_logger
-from libs.common.messages import AnyMessage, TradingState, TradingStateChanged
+from libs.common.messages import AnyMessage, ControlSet
 from libs.common.metrics import new_registry
 from libs.common.topics import CONTROL, ORDER_COMMANDS
 from services.executor.adapters.paper import PaperBroker, PaperFillModel
@@ -40,14 +41,20 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
     clock = clock or SystemClock()
     halt = HaltFlag()
     broker = build_broker(settings, clock)
+    outbox = Outbox("executor")
 
     async def on_control(message: AnyMessage) -> None:
-        if isinstance(message, TradingStateChanged):
-            halt.halted = message.kill_switch or message.state is TradingState.HALTED
-            log.warning("trading_state_applied", halted=halt.halted, state=message.state)
+        if isinstance(message, ControlSet):
+            halt.facts = apply_control(halt.facts, message)
+            log.warning(
+                "control_applied",
+                key=message.key,
+                engaged=message.engaged,
+                state=effective_state(halt.facts),
+            )
 
     async def build(res: Resources) -> Handler:
-        service = ExecutorService(res.pool, res.producer, broker, clock, halt)
+        service = ExecutorService(res.pool, outbox, broker, clock, halt)
         settled = await service.reconcile_pending()
         log.info("reconciled_before_accepting_commands", orders=settled)
         return service.handle
@@ -57,10 +64,20 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
         group_id="strikeflow-executor",
         topics=(ORDER_COMMANDS,),
         watch=((CONTROL, on_control),),
-        outbox=Outbox("executor"),
+        outbox=outbox,
         relay_interval_s=settings.outbox_relay_interval_s,
     )
-    return consumer_service_app(settings, spec, clock, new_registry(), build, "strikeflow executor")
+    app = consumer_service_app(
+        settings,
+        spec,
+        clock,
+        new_registry(),
+        build,
+        "strikeflow executor",
+        details=lambda: {"trading_state": effective_state(halt.facts).value},
+    )
+    app.state.control = halt
+    return app
 
 
 def main() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
 
 from libs.common.clock import Clock
+from libs.common.control import ControlFacts, effective_state
 from libs.common.db import Connection, Outbox
 from libs.common.logging import get_logger
 from libs.common.messages import (
@@ -18,6 +18,7 @@ from libs.common.messages import (
     OrderRejected,
     Purpose,
     SubmitOrder,
+    TradingState,
     derived_id,
 )
 from libs.common.topics import FILLS, ORDER_EVENTS
@@ -27,10 +28,15 @@ log = get_logger(__name__)
 
 
 class HaltFlag:
-    """Whether the kill switch is on, as last seen on the control topic."""
+    """The control facts as last replayed from the control topic."""
 
     def __init__(self) -> None:
-        self.halted = False
+        self.facts = ControlFacts()
+
+    @property
+    def halted(self) -> bool:
+        """Whether the trading state is HALTED (entries are refused; exits still go out)."""
+        return effective_state(self.facts) is TradingState.HALTED
 
 
 class ExecutorService:
@@ -39,17 +45,16 @@ class ExecutorService:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        producer: AIOKafkaProducer[bytes, bytes],
+        outbox: Outbox,
         broker: Broker,
         clock: Clock,
         halt: HaltFlag,
     ) -> None:
         self._pool = pool
-        self._producer = producer
         self._broker = broker
         self._clock = clock
         self._halt = halt
-        self.outbox = Outbox("executor")
+        self.outbox = outbox
 
     async def handle(self, message: AnyMessage, _record: object = None) -> None:
         """Handle one record of the order-command topic."""
@@ -71,7 +76,9 @@ class ExecutorService:
             log.info("order_command_duplicate", client_order_id=order.client_order_id)
             return
         if self._halt.halted and order.purpose is Purpose.ENTRY:
-            result = BrokerResult(OrderStatus.REJECTED, None, reason="kill switch is on")
+            result = BrokerResult(
+                OrderStatus.REJECTED, None, reason="trading is HALTED: entries refused"
+            )
         else:
             result = await self._broker.submit(order)
         await self.record(order, result)
@@ -123,7 +130,7 @@ class ExecutorService:
             status=result.status,
             broker_order_id=result.broker_order_id,
         )
-        await self.outbox.relay(self._pool, self._producer)
+        self.outbox.wake()
 
     async def _stage_events(
         self,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from libs.common.clock import Clock, SystemClock
 from libs.common.http import add_common_routes, serve
@@ -14,6 +15,8 @@ from libs.common.logging import configure_logging, get_logger
 from libs.common.metrics import new_registry
 from libs.common.runtime import TaskSupervisor, heartbeat_loop
 from services.ingest.api import IngestContext, IngestMetrics, RecentKeys, router
+from services.ingest.operator import OperatorError
+from services.ingest.operator import router as operator_router
 from services.ingest.settings import IngestSettings
 
 SERVICE = "ingest"
@@ -64,6 +67,13 @@ def create_app(settings: IngestSettings, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(router)
+    app.include_router(operator_router)
+
+    @app.exception_handler(OperatorError)
+    async def _operator_error(_request: Request, exc: OperatorError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(status_code=exc.status, content={"error": str(exc)}, headers=headers)
+
     add_common_routes(app, registry, ready=lambda: state["ready"])
     return app
 

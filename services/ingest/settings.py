@@ -21,6 +21,10 @@ class IngestSettings(ServiceSettings):
         validation_alias=AliasChoices("INGEST_WEBHOOK_SECRET", "WEBHOOK_SECRET"),
         description="Shared secret TradingView alerts carry in their JSON body",
     )
+    operator_token: SecretStr = Field(
+        validation_alias=AliasChoices("INGEST_OPERATOR_TOKEN", "OPERATOR_TOKEN"),
+        description="Bearer token for the operator routes (kill switch, square-off, ...)",
+    )
     allowed_source_ips: str = Field(
         default="",
         description="Comma-separated client IPs allowed to post alerts; empty allows all; "
@@ -40,6 +44,13 @@ class IngestSettings(ServiceSettings):
     def _strong_secret(cls, value: SecretStr) -> SecretStr:
         if len(value.get_secret_value()) < 12:
             raise ValueError("the webhook secret must be at least 12 characters")
+        return value
+
+    @field_validator("operator_token")
+    @classmethod
+    def _strong_token(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("the operator token must be at least 16 characters")
         return value
 
     def allowlist(self) -> frozenset[str]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import asyncpg
 
 from libs.common.db import Connection
 from libs.common.logging import get_logger
 from libs.common.messages import (
     AnyMessage,
+    ControlSet,
     FillReported,
     OrderAccepted,
     OrderEvent,
@@ -65,6 +68,8 @@ class LedgerService:
             await _fill(conn, message)
         elif isinstance(message, TradingStateChanged):
             await _control(conn, message)
+        elif isinstance(message, ControlSet):
+            await _control_fact(conn, message)
 
 
 async def _signal(conn: Connection, m: SignalReceived) -> None:
@@ -231,6 +236,21 @@ async def _control(conn: Connection, m: TradingStateChanged) -> None:
         m.message_id,
         m.state.value,
         m.kill_switch,
+        m.changed_by,
+        m.reason,
+        m.ts_event,
+    )
+
+
+async def _control_fact(conn: Connection, m: ControlSet) -> None:
+    await conn.execute(
+        "INSERT INTO ledger.control_facts (message_id, key, engaged, state, fact_values, "
+        "changed_by, reason, ts_event) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT DO NOTHING",
+        m.message_id,
+        m.key.value,
+        m.engaged,
+        m.state.value if m.state else None,
+        json.dumps(m.values),
         m.changed_by,
         m.reason,
         m.ts_event,

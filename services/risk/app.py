@@ -1,68 +1,77 @@
-"""Composition root of risk: control watcher, signal consumer, outbox relay."""
+"""Composition root of risk: control replay, signal and bar consumer, rate-limited relay."""
 
 from __future__ import annotations
 
+from aiolimiter import AsyncLimiter
 from fastapi import FastAPI
 
 from libs.common.clock import Clock, SystemClock
 from libs.common.consumer_app import ConsumerSpec, Resources, consumer_service_app
+from libs.common.control import apply_control, effective_state, state_reasons
 from libs.common.db import Outbox
 from libs.common.http import serve
 from libs.common.kafka import Handler
 from libs.common.logging import configure_logging, get_logger
-from libs.common.messages import AnyMessage, TradingStateChanged
+from libs.common.messages import AnyMessage, ControlSet
 from libs.common.metrics import new_registry
-from libs.common.topics import CONTROL, SIGNALS
-from services.risk.construction import TradeSettings
-from services.risk.service import GateState, RiskService
+from libs.common.topics import CONTROL, MARKET_BARS, ORDER_COMMANDS, SIGNALS
+from services.risk.service import ControlHolder, RiskService
 from services.risk.settings import RiskSettings
 
 SERVICE = "risk"
 log = get_logger(__name__)
 
 
+def build_outbox(settings: RiskSettings) -> Outbox:
+    """The risk outbox: order commands leave at most ``order_rate_per_s`` per second."""
+    limiter = AsyncLimiter(max_rate=settings.order_rate_per_s, time_period=1.0)
+    return Outbox("risk", limiter=limiter, limited_topics=frozenset({ORDER_COMMANDS.name}))
+
+
 def create_app(settings: RiskSettings, clock: Clock | None = None) -> FastAPI:
     """Build the risk app; nothing connects until the app starts."""
     clock = clock or SystemClock()
-    gate = GateState()
+    control = ControlHolder()
+    outbox = build_outbox(settings)
 
     async def on_control(message: AnyMessage) -> None:
-        if isinstance(message, TradingStateChanged):
-            gate.apply(message)
+        if isinstance(message, ControlSet):
+            before = effective_state(control.facts)
+            control.facts = apply_control(control.facts, message)
+            after = effective_state(control.facts)
             log.warning(
-                "trading_state_applied",
-                state=message.state,
-                kill_switch=message.kill_switch,
+                "control_applied",
+                key=message.key,
+                engaged=message.engaged,
                 changed_by=message.changed_by,
                 reason=message.reason,
+                state_before=before,
+                state=after,
+                restrictions=list(state_reasons(control.facts)),
             )
 
     async def build(res: Resources) -> Handler:
-        service = RiskService(
-            res.pool,
-            res.producer,
-            clock,
-            gate,
-            TradeSettings(
-                lots=settings.lots,
-                hedge_enabled=settings.hedge_enabled,
-                hedge_offset_points=settings.hedge_offset_points,
-                min_trading_days_to_expiry=settings.min_trading_days_to_expiry,
-            ),
-            settings.max_lots_per_trade,
-            settings.max_open_trades,
-        )
-        return service.handle
+        return RiskService(res.pool, outbox, clock, control, settings).handle
 
     spec = ConsumerSpec(
         service=SERVICE,
         group_id="strikeflow-risk",
-        topics=(SIGNALS,),
+        topics=(SIGNALS, MARKET_BARS),
         watch=((CONTROL, on_control),),
-        outbox=Outbox("risk"),
+        outbox=outbox,
         relay_interval_s=settings.outbox_relay_interval_s,
     )
-    return consumer_service_app(settings, spec, clock, new_registry(), build, "strikeflow risk")
+    app = consumer_service_app(
+        settings,
+        spec,
+        clock,
+        new_registry(),
+        build,
+        "strikeflow risk",
+        details=lambda: {"trading_state": effective_state(control.facts).value},
+    )
+    app.state.control = control
+    return app
 
 
 def main() -> None:

@@ -46,6 +46,17 @@ def main_strike(signal: SignalReceived) -> Decimal:
     raise ValueError("signal carries neither sl, strike nor price")
 
 
+def stop_level(signal: SignalReceived) -> Decimal | None:
+    """The index stop of a trade (strategy spec §4.3, rule raw): the alert's sl, else its strike.
+
+    An indicator alert without ``sl`` carries ``strike = round100(SL)``, the nearest level known.
+    A brief-style alert with only a price carries no stop: no server-side stop applies.
+    """
+    if signal.stop_level is not None:
+        return signal.stop_level
+    return signal.strike
+
+
 def reference_level(signal: SignalReceived) -> Decimal:
     """Index level the decision is based on, for model pricing."""
     for value in (signal.price, signal.stop_level, signal.strike):

@@ -3,33 +3,37 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import date, timedelta
+from decimal import Decimal
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
 
 from libs.common.clock import IST, Clock
+from libs.common.control import ControlFacts, effective_state, state_reasons
 from libs.common.db import Connection, Outbox
 from libs.common.logging import get_logger
 from libs.common.messages import (
     AnyMessage,
+    BarClosed,
     DecisionOutcome,
     Instrument,
     Leg,
     Purpose,
+    ResolvePending,
     RiskDecisionMade,
     Side,
     SignalAction,
+    SignalName,
     SignalReceived,
+    SquareOffAll,
     SubmitOrder,
-    TradingState,
-    TradingStateChanged,
     derived_id,
 )
 from libs.common.topics import ORDER_COMMANDS, RISK_DECISIONS
-from libs.market.calendar import CalendarRangeError
+from libs.market.calendar import CalendarRangeError, is_trading_day
+from libs.market.expiries import is_expiry_day
 from libs.market.lots import LotSizeUnknownError
 from services.risk.checks import GateView, run_checks
 from services.risk.construction import (
@@ -39,7 +43,9 @@ from services.risk.construction import (
     plan_exit,
     reference_level,
     slices,
+    stop_level,
 )
+from services.risk.settings import RiskSettings
 
 log = get_logger(__name__)
 
@@ -48,20 +54,10 @@ _DECISION_LOCK = 7_319_001
 
 
 @dataclass
-class GateState:
-    """Trading state as last seen on the control topic."""
+class ControlHolder:
+    """The control facts as last replayed from the control topic."""
 
-    state: TradingState = TradingState.ACTIVE
-    kill_switch: bool = False
-    changed_by: str = "default"
-    reason: str = "no control record yet"
-
-    def apply(self, event: TradingStateChanged) -> None:
-        """Adopt a control record."""
-        self.state = event.state
-        self.kill_switch = event.kill_switch
-        self.changed_by = event.changed_by
-        self.reason = event.reason
+    facts: ControlFacts = field(default_factory=ControlFacts)
 
 
 @dataclass
@@ -70,7 +66,7 @@ class Decision:
 
     outcome: DecisionOutcome
     reasons: tuple[str, ...] = ()
-    trade_id: Any = None
+    trade_id: uuid.UUID | None = None
     commands: list[SubmitOrder] = field(default_factory=list)
 
 
@@ -102,52 +98,117 @@ def _legs_from_json(raw: str) -> list[LegPlan]:
     ]
 
 
+def stop_breached(bullish: bool, stop: Decimal, close: Decimal) -> bool:
+    """Strategy spec §4.3: bullish trades stop when close <= stop, bearish when close >= stop."""
+    return close <= stop if bullish else close >= stop
+
+
 class RiskService:
     """Decides each signal inside one database transaction and stages its outputs."""
 
     def __init__(
         self,
         pool: asyncpg.Pool,
-        producer: AIOKafkaProducer[bytes, bytes],
+        outbox: Outbox,
         clock: Clock,
-        gate: GateState,
-        trade: TradeSettings,
-        max_lots_per_trade: int,
-        max_open_trades: int,
+        control: ControlHolder,
+        settings: RiskSettings,
     ) -> None:
         self._pool = pool
-        self._producer = producer
+        self.outbox = outbox
         self._clock = clock
-        self._gate = gate
-        self._trade = trade
-        self._max_lots = max_lots_per_trade
-        self._max_open = max_open_trades
-        self.outbox = Outbox("risk")
+        self._control = control
+        self._settings = settings
+        self.last_close: Decimal | None = None
+        self._trade = TradeSettings(
+            lots=settings.lots,
+            hedge_enabled=settings.hedge_enabled,
+            hedge_offset_points=settings.hedge_offset_points,
+            min_trading_days_to_expiry=settings.min_trading_days_to_expiry,
+        )
+
+    # -- dispatch ---------------------------------------------------------------------------
 
     async def handle(self, message: AnyMessage, _record: object = None) -> None:
-        """Handle one record from the signals topic."""
+        """Handle one record of the signals or market-bars topic."""
         if isinstance(message, SignalReceived):
             await self.on_signal(message)
+        elif isinstance(message, SquareOffAll):
+            await self.square_off_all(message.requested_by, message.reason)
+        elif isinstance(message, ResolvePending):
+            await self.resolve_pending(message)
+        elif isinstance(message, BarClosed):
+            await self.on_bar(message)
+
+    # -- signals ----------------------------------------------------------------------------
 
     async def on_signal(self, signal: SignalReceived) -> Decision:
-        """Decide a signal, stage the decision and commands, then publish them."""
+        """Decide a signal, stage the decision and commands, then wake the relay."""
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _DECISION_LOCK)
             if signal.action is SignalAction.ENTRY:
-                decision = await self._entry(conn, signal)
+                decision = await self._entry(conn, signal, via_approval=False)
             else:
                 decision = await self._exit(conn, signal)
-            event = RiskDecisionMade(
-                ts_event=self._clock.now(),
-                signal_id=signal.signal_id,
-                trade_id=decision.trade_id,
-                action=signal.action,
-                outcome=decision.outcome,
-                reasons=decision.reasons,
+            await self._stage(conn, signal, decision)
+        self._log(signal, decision)
+        self.outbox.wake()
+        return decision
+
+    async def resolve_pending(self, command: ResolvePending) -> Decision | None:
+        """Approve (through every check again) or reject a signal waiting for an operator."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _DECISION_LOCK)
+            row = await conn.fetchrow(
+                "SELECT signal, expires_at FROM risk.pending_approvals WHERE signal_id = $1 "
+                "AND resolved_at IS NULL FOR UPDATE",
+                command.signal_id,
             )
-            await self.outbox.add(conn, RISK_DECISIONS, str(signal.signal_id), event)
-            for command in decision.commands:
-                await self.outbox.add(conn, ORDER_COMMANDS, str(command.trade_id), command)
+            if row is None:
+                log.info("pending_not_found", signal_id=str(command.signal_id))
+                return None
+            signal = SignalReceived.model_validate_json(row["signal"])
+            now = self._clock.now()
+            if row["expires_at"] <= now:
+                resolution, decision = (
+                    "expired",
+                    Decision(DecisionOutcome.DENIED, ("approval window expired",)),
+                )
+            elif not command.approve:
+                resolution, decision = (
+                    "rejected",
+                    Decision(DecisionOutcome.DENIED, (f"rejected by {command.requested_by}",)),
+                )
+            else:
+                resolution = "approved"
+                decision = await self._entry(conn, signal, via_approval=True)
+            await conn.execute(
+                "UPDATE risk.pending_approvals SET resolved_at = $2, resolution = $3, "
+                "resolved_by = $4 WHERE signal_id = $1",
+                command.signal_id,
+                now,
+                resolution,
+                command.requested_by,
+            )
+            await self._stage(conn, signal, decision)
+        self._log(signal, decision)
+        self.outbox.wake()
+        return decision
+
+    async def _stage(self, conn: Connection, signal: SignalReceived, decision: Decision) -> None:
+        event = RiskDecisionMade(
+            ts_event=self._clock.now(),
+            signal_id=signal.signal_id,
+            trade_id=decision.trade_id,
+            action=signal.action,
+            outcome=decision.outcome,
+            reasons=decision.reasons,
+        )
+        await self.outbox.add(conn, RISK_DECISIONS, str(signal.signal_id), event)
+        for command in decision.commands:
+            await self.outbox.add(conn, ORDER_COMMANDS, str(command.trade_id), command)
+
+    def _log(self, signal: SignalReceived, decision: Decision) -> None:
         log.info(
             "signal_decided",
             signal_id=str(signal.signal_id),
@@ -157,18 +218,40 @@ class RiskService:
             reasons=list(decision.reasons),
             orders=len(decision.commands),
         )
-        await self.outbox.relay(self._pool, self._producer)
-        return decision
 
-    def _view(self, signal: SignalReceived, open_trades: int) -> GateView:
+    async def gate_view(self, conn: Connection, action: SignalAction) -> GateView:
+        """Gather what the checks need; entries not yet filled count toward the limits."""
+        facts = self._control.facts
+        now_ist = self._clock.now().astimezone(IST)
+        try:
+            trading_day = is_trading_day(now_ist.date())
+            expiry_day = trading_day and is_expiry_day(now_ist.date())
+        except CalendarRangeError:
+            trading_day, expiry_day = False, False
+        row = await conn.fetchrow(
+            "SELECT count(*) AS trades, coalesce(sum(lots), 0) AS lots FROM risk.trades "
+            "WHERE status = 'open'"
+        )
+        open_trades = int(row["trades"]) if row else 0
+        open_lots = int(row["lots"]) if row else 0
+        s = self._settings
         return GateView(
-            state=self._gate.state,
-            kill_switch=self._gate.kill_switch,
-            action=signal.action,
+            state=effective_state(facts),
+            state_reasons=state_reasons(facts),
+            action=action,
+            now_ist=now_ist,
+            trading_day=trading_day,
+            expiry_day=expiry_day,
+            enforce_market_hours=s.market_hours == "enforce",
+            entry_cutoff=s.entry_cutoff,
+            expiry_day_entry_cutoff=s.expiry_day_entry_cutoff,
             lots=self._trade.lots,
-            max_lots_per_trade=self._max_lots,
+            max_lots_per_trade=_limit(facts, "max_lots_per_trade", s.max_lots_per_trade),
             open_trades=open_trades,
-            max_open_trades=self._max_open,
+            max_open_trades=_limit(facts, "max_open_trades", s.max_open_trades),
+            margin_in_use=s.margin_per_lot * open_lots,
+            margin_per_lot=s.margin_per_lot,
+            max_margin=Decimal(facts.limits.get("max_margin", s.max_margin)),
         )
 
     @staticmethod
@@ -176,7 +259,9 @@ class RiskService:
         """One entry per signal, symbol and trading week."""
         return f"{signal.signal}|{signal.symbol}|{signal.trading_week}"
 
-    async def _entry(self, conn: Connection, signal: SignalReceived) -> Decision:
+    async def _entry(
+        self, conn: Connection, signal: SignalReceived, via_approval: bool
+    ) -> Decision:
         key = self.latch_key(signal)
         trade_id = derived_id("trade", key)
         existing = await conn.fetchval("SELECT status FROM risk.trades WHERE latch_key = $1", key)
@@ -186,10 +271,11 @@ class RiskService:
                 (f"{signal.signal} already entered in {signal.trading_week}",),
                 trade_id,
             )
-        open_trades = await conn.fetchval("SELECT count(*) FROM risk.trades WHERE status = 'open'")
-        reasons = run_checks(self._view(signal, int(open_trades)))
+        reasons = run_checks(await self.gate_view(conn, SignalAction.ENTRY))
         if reasons:
             return Decision(DecisionOutcome.DENIED, reasons)
+        if not via_approval and not self._control.facts.automation:
+            return await self._hold_for_approval(conn, signal)
         today = self._clock.now().astimezone(IST).date()
         try:
             legs = plan_entry(signal, today, self._trade)
@@ -197,7 +283,8 @@ class RiskService:
             return Decision(DecisionOutcome.DENIED, (f"cannot construct the trade: {exc}",))
         await conn.execute(
             "INSERT INTO risk.trades (trade_id, latch_key, signal_id, signal, trading_week, "
-            "status, lots, legs) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7)",
+            "status, lots, legs, stop_level, bullish) "
+            "VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9)",
             trade_id,
             key,
             signal.signal_id,
@@ -205,14 +292,44 @@ class RiskService:
             signal.trading_week,
             self._trade.lots,
             _legs_to_json(legs),
+            stop_level(signal),
+            signal.signal.bullish,
         )
-        commands = self._commands(signal, trade_id, Purpose.ENTRY, legs, today)
+        commands = self._commands(
+            signal.signal_id,
+            signal.signal,
+            reference_level(signal),
+            trade_id,
+            Purpose.ENTRY,
+            legs,
+            today,
+        )
         return Decision(DecisionOutcome.APPROVED, (), trade_id, commands)
 
+    async def _hold_for_approval(self, conn: Connection, signal: SignalReceived) -> Decision:
+        now = self._clock.now()
+        inserted = await conn.fetchval(
+            "INSERT INTO risk.pending_approvals (signal_id, signal, created_at, expires_at) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (signal_id) DO NOTHING RETURNING signal_id",
+            signal.signal_id,
+            signal.model_dump_json(),
+            now,
+            now + timedelta(seconds=self._settings.approval_ttl_s),
+        )
+        if inserted is None:
+            return Decision(DecisionOutcome.DUPLICATE, ("already waiting for approval",))
+        return Decision(
+            DecisionOutcome.PENDING,
+            (
+                f"automation is off: waiting for an operator until "
+                f"{(now + timedelta(seconds=self._settings.approval_ttl_s)).isoformat()}",
+            ),
+        )
+
     async def _exit(self, conn: Connection, signal: SignalReceived) -> Decision:
-        key = self.latch_key(signal)
         row = await conn.fetchrow(
-            "SELECT trade_id, status, legs FROM risk.trades WHERE latch_key = $1 FOR UPDATE", key
+            "SELECT trade_id, status, legs FROM risk.trades WHERE latch_key = $1 FOR UPDATE",
+            self.latch_key(signal),
         )
         if row is None:
             return Decision(
@@ -224,25 +341,106 @@ class RiskService:
             return Decision(
                 DecisionOutcome.DUPLICATE, ("exit already requested for this trade",), trade_id
             )
-        reasons = run_checks(self._view(signal, 0))
+        reasons = run_checks(await self.gate_view(conn, SignalAction.EXIT))
         if reasons:
             return Decision(DecisionOutcome.DENIED, reasons, trade_id)
+        commands = await self._close(
+            conn,
+            trade_id,
+            row["legs"],
+            signal.signal_id,
+            "alert",
+            signal.signal,
+            signal.price or signal.stop_level,
+        )
+        return Decision(DecisionOutcome.APPROVED, (), trade_id, commands)
+
+    async def _close(
+        self,
+        conn: Connection,
+        trade_id: uuid.UUID,
+        legs_json: str,
+        cause_id: uuid.UUID,
+        reason: str,
+        signal: SignalName,
+        underlying: Decimal | None = None,
+    ) -> list[SubmitOrder]:
         await conn.execute(
             "UPDATE risk.trades SET status = 'exiting', exit_signal_id = $2, "
-            "exit_requested_at = $3 WHERE trade_id = $1",
+            "exit_requested_at = $3, exit_reason = $4 WHERE trade_id = $1",
             trade_id,
-            signal.signal_id,
+            cause_id,
             self._clock.now(),
+            reason,
         )
         today = self._clock.now().astimezone(IST).date()
-        legs = plan_exit(_legs_from_json(row["legs"]))
-        commands = self._commands(signal, trade_id, Purpose.EXIT, legs, today)
-        return Decision(DecisionOutcome.APPROVED, (), trade_id, commands)
+        legs = plan_exit(_legs_from_json(legs_json))
+        return self._commands(cause_id, signal, underlying, trade_id, Purpose.EXIT, legs, today)
+
+    # -- operator and server-side exits -------------------------------------------------------
+
+    async def square_off_all(self, requested_by: str, reason: str) -> int:
+        """Close every open trade, main legs first; return how many trades."""
+        closed = 0
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _DECISION_LOCK)
+            rows = await conn.fetch(
+                "SELECT trade_id, legs, signal_id, signal FROM risk.trades WHERE status = 'open' "
+                "ORDER BY created_at FOR UPDATE"
+            )
+            for row in rows:
+                commands = await self._close(
+                    conn,
+                    row["trade_id"],
+                    row["legs"],
+                    row["signal_id"],
+                    f"square-off: {reason}",
+                    SignalName(row["signal"]),
+                )
+                for command in commands:
+                    await self.outbox.add(conn, ORDER_COMMANDS, str(command.trade_id), command)
+                closed += 1
+        log.warning("square_off_all", trades=closed, requested_by=requested_by, reason=reason)
+        self.outbox.wake()
+        return closed
+
+    async def on_bar(self, bar: BarClosed) -> int:
+        """Exit trades whose stop the hourly close breached; return how many."""
+        self.last_close = bar.close
+        closed = 0
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _DECISION_LOCK)
+            rows = await conn.fetch(
+                "SELECT trade_id, legs, signal_id, signal, stop_level, bullish FROM risk.trades "
+                "WHERE status = 'open' AND stop_level IS NOT NULL AND created_at < $1 FOR UPDATE",
+                bar.start,
+            )
+            for row in rows:
+                if not stop_breached(row["bullish"], row["stop_level"], bar.close):
+                    continue
+                reason = f"server-side stop: close {bar.close} vs stop {row['stop_level']}"
+                commands = await self._close(
+                    conn,
+                    row["trade_id"],
+                    row["legs"],
+                    row["signal_id"],
+                    reason,
+                    SignalName(row["signal"]),
+                    bar.close,
+                )
+                for command in commands:
+                    await self.outbox.add(conn, ORDER_COMMANDS, str(command.trade_id), command)
+                closed += 1
+                log.warning("server_side_stop", trade_id=str(row["trade_id"]), reason=reason)
+        self.outbox.wake()
+        return closed
 
     def _commands(
         self,
-        signal: SignalReceived,
-        trade_id: Any,
+        cause_id: uuid.UUID,
+        signal: SignalName,
+        underlying: Decimal | None,
+        trade_id: uuid.UUID,
         purpose: Purpose,
         legs: list[LegPlan],
         on: date,
@@ -257,8 +455,8 @@ class RiskService:
                         message_id=derived_id("command", client_order_id),
                         client_order_id=client_order_id,
                         trade_id=trade_id,
-                        signal_id=signal.signal_id,
-                        signal=signal.signal,
+                        signal_id=cause_id,
+                        signal=signal,
                         purpose=purpose,
                         leg=plan.leg,
                         sequence=len(out),
@@ -266,7 +464,12 @@ class RiskService:
                         side=plan.side,
                         quantity=quantity,
                         lot_size=plan.lot_size,
-                        underlying_price=reference_level(signal),
+                        underlying_price=underlying or self.last_close or plan.instrument.strike,
                     )
                 )
         return out
+
+
+def _limit(facts: ControlFacts, name: str, default: int) -> int:
+    value = facts.limits.get(name)
+    return int(value) if value is not None else default

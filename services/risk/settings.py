@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import time
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -25,6 +27,32 @@ class RiskSettings(ServiceSettings):
     )
     min_trading_days_to_expiry: int = Field(
         default=1, ge=0, description="Skip expiries with fewer trading days left than this"
+    )
+    market_hours: Literal["enforce", "ignore"] = Field(
+        default="enforce",
+        description="enforce: no new entries on holidays, outside 09:15-15:30 IST or after "
+        "the cut-off; ignore: for demos and tests outside market hours",
+    )
+    entry_cutoff: time = Field(default=time(15, 0), description="No new entries from (IST)")
+    expiry_day_entry_cutoff: time = Field(
+        default=time(14, 0), description="On an expiry day, no new entries from (IST)"
+    )
+    margin_per_lot: Decimal = Field(
+        default=Decimal(60000), ge=0, description="Estimated margin of one hedged lot, rupees"
+    )
+    max_margin: Decimal = Field(
+        default=Decimal(600000), ge=0, description="Largest estimated margin in use, rupees"
+    )
+    order_rate_per_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=10,
+        description="Order commands leaving risk per second (SEBI threshold is 10)",
+    )
+    approval_ttl_s: int = Field(
+        default=900,
+        ge=10,
+        description="Seconds a signal waits for an operator when automation is off",
     )
     outbox_relay_interval_s: float = Field(
         default=1.0, gt=0, description="Seconds between sweeps of unpublished outbox rows"
