@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from datetime import time
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -101,6 +102,8 @@ def _render_default(field: FieldInfo) -> str:
         return str(value).lower()
     if isinstance(value, Decimal | float | int | str):
         return str(value)
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
     raise TypeError(f"no rendering for default {value!r}")
 
 

@@ -265,6 +265,8 @@ def service_env(layout: Layout) -> dict[str, str]:
     for key, value in os.environ.items():
         if key.startswith(("INGEST_", "RISK_", "EXECUTOR_", "LEDGER_", "MONITOR_", "LOG_LEVEL")):
             env.setdefault(key, value)
+    # The local paper stack is for trying things at any hour; production enforces market hours.
+    env.setdefault("RISK_MARKET_HOURS", "ignore")
     return env
 
 
@@ -494,6 +496,14 @@ def urls(layout: Layout) -> list[str]:
     ]
 
 
+def _market_hours_note() -> None:
+    if os.environ.get("RISK_MARKET_HOURS", "ignore") == "ignore":
+        typer.echo(
+            "  note: market-hours checks are off in the local stack "
+            "(set RISK_MARKET_HOURS=enforce to apply them)"
+        )
+
+
 def start_services(layout: Layout, timeout_s: float = 90) -> None:
     """Start the five services and wait until the health check says ok."""
     supervisorctl(layout, "start", *SERVICES)
@@ -551,6 +561,7 @@ def up(
     if not infra_only:
         start_services(layout)
     typer.echo("strikeflow is up (paper mode):")
+    _market_hours_note()
     for line in urls(layout):
         typer.echo(f"  {line}")
 
@@ -579,6 +590,7 @@ def run() -> None:
         init_data(layout)
         start_services(layout)
         typer.echo("strikeflow is running (paper mode); Ctrl-C stops it:")
+        _market_hours_note()
         for line in urls(layout):
             typer.echo(f"  {line}")
     except SystemExit:

@@ -23,6 +23,17 @@ SERVICE = "ingest"
 log = get_logger(__name__)
 
 
+def install_routes(app: FastAPI) -> None:
+    """Add the webhook and operator routes and the operator error answers."""
+    app.include_router(router)
+    app.include_router(operator_router)
+
+    @app.exception_handler(OperatorError)
+    async def _operator_error(_request: Request, exc: OperatorError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(status_code=exc.status, content={"error": str(exc)}, headers=headers)
+
+
 def create_app(settings: IngestSettings, clock: Clock | None = None) -> FastAPI:
     """Build the ingest app; nothing connects until the app starts."""
     clock = clock or SystemClock()
@@ -66,13 +77,7 @@ def create_app(settings: IngestSettings, clock: Clock | None = None) -> FastAPI:
         description="TradingView webhook and operator commands",
         lifespan=lifespan,
     )
-    app.include_router(router)
-    app.include_router(operator_router)
-
-    @app.exception_handler(OperatorError)
-    async def _operator_error(_request: Request, exc: OperatorError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(status_code=exc.status, content={"error": str(exc)}, headers=headers)
+    install_routes(app)
 
     add_common_routes(app, registry, ready=lambda: state["ready"])
     return app

@@ -16,6 +16,7 @@ from tests.integration.kafka_tools import end_offsets, read_from
 
 pytestmark = pytest.mark.integration
 SECRET = "integration-secret-123"
+OPERATOR_TOKEN = "integration-operator-token"
 
 BAD_INPUTS: list[tuple[str, Any, int, str]] = [
     ("not json", b"signal=S1", 400, "not valid JSON"),
@@ -54,7 +55,11 @@ BAD_INPUTS: list[tuple[str, Any, int, str]] = [
 @pytest.fixture
 def client(kafka_bootstrap: str) -> Any:
     settings = IngestSettings.model_validate(
-        {"webhook_secret": SECRET, "kafka_bootstrap_servers": kafka_bootstrap}
+        {
+            "webhook_secret": SECRET,
+            "operator_token": OPERATOR_TOKEN,
+            "kafka_bootstrap_servers": kafka_bootstrap,
+        }
     )
     with TestClient(create_app(settings), client=("127.0.0.1", 50000)) as test_client:
         yield test_client

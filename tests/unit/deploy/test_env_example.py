@@ -65,6 +65,7 @@ def test_env_example_when_loaded_gives_the_defaults(monkeypatch, name):
         for var in all_env_names(other):
             monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("WEBHOOK_SECRET", "a-real-secret-for-tests")
+    monkeypatch.setenv("OPERATOR_TOKEN", "a-real-operator-token-for-tests")
     loaded = settings(_env_file=ENV_EXAMPLE)  # type: ignore[call-arg]
     for field, info in settings.model_fields.items():
         if info.is_required():

@@ -84,7 +84,9 @@ def make_harness(
     source_ip: str = "127.0.0.1",
     **settings: Any,
 ) -> Harness:
-    config = IngestSettings.model_validate({"webhook_secret": SECRET, **settings})
+    config = IngestSettings.model_validate(
+        {"webhook_secret": SECRET, "operator_token": "unit-test-operator-token", **settings}
+    )
     registry = CollectorRegistry()
     producer = producer or FakeProducer()
     recent = RecentKeys()

@@ -1,165 +1,171 @@
-"""Pre-trade checks of the risk gate (services/risk/checks.py)."""
+"""The gate's checks: one test per check and per trading state."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, time
+from decimal import Decimal
 
 import pytest
 
+from libs.common.clock import IST
 from libs.common.messages import SignalAction, TradingState
 from services.risk.checks import (
     CHECKS,
     GateView,
-    check_kill_switch,
+    check_expiry_day,
+    check_market_hours,
     check_max_lots,
+    check_max_margin,
     check_max_open_trades,
     check_trading_state,
     run_checks,
 )
 
-PASSING = GateView(
-    state=TradingState.ACTIVE,
-    kill_switch=False,
-    action=SignalAction.ENTRY,
-    lots=1,
-    max_lots_per_trade=10,
-    open_trades=0,
-    max_open_trades=8,
-)
 ENTRY, EXIT = SignalAction.ENTRY, SignalAction.EXIT
 
-
-# --- kill switch ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("action", [ENTRY, EXIT])
-def test_check_kill_switch_when_on_denies_any_action(action: SignalAction) -> None:
-    view = replace(PASSING, kill_switch=True, action=action)
-
-    assert check_kill_switch(view) == "kill switch is on"
-
-
-@pytest.mark.parametrize("action", [ENTRY, EXIT])
-def test_check_kill_switch_when_off_passes(action: SignalAction) -> None:
-    assert check_kill_switch(replace(PASSING, action=action)) is None
-
-
-# --- trading state --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("state", "action", "reason"),
-    [
-        (TradingState.ACTIVE, ENTRY, None),
-        (TradingState.ACTIVE, EXIT, None),
-        (TradingState.REDUCING, ENTRY, "trading is REDUCING: exits only"),
-        (TradingState.REDUCING, EXIT, None),
-        (TradingState.HALTED, ENTRY, "trading is HALTED"),
-        (TradingState.HALTED, EXIT, "trading is HALTED"),
-    ],
+PASSING = GateView(
+    state=TradingState.ACTIVE,
+    state_reasons=(),
+    action=ENTRY,
+    now_ist=datetime(2026, 11, 25, 11, 0, tzinfo=IST),
+    trading_day=True,
+    expiry_day=False,
+    enforce_market_hours=True,
+    entry_cutoff=time(15, 0),
+    expiry_day_entry_cutoff=time(14, 0),
+    lots=2,
+    max_lots_per_trade=10,
+    open_trades=1,
+    max_open_trades=8,
+    margin_in_use=Decimal(60000),
+    margin_per_lot=Decimal(60000),
+    max_margin=Decimal(600000),
 )
-def test_check_trading_state_when_state_and_action_given_returns_expected_reason(
-    state: TradingState, action: SignalAction, reason: str | None
-) -> None:
-    view = replace(PASSING, state=state, action=action)
-
-    assert check_trading_state(view) == reason
 
 
-@pytest.mark.parametrize(
-    ("state", "action", "reasons"),
-    [
-        (TradingState.ACTIVE, ENTRY, ()),
-        (TradingState.ACTIVE, EXIT, ()),
-        (TradingState.REDUCING, ENTRY, ("trading is REDUCING: exits only",)),
-        (TradingState.REDUCING, EXIT, ()),
-        (TradingState.HALTED, ENTRY, ("trading is HALTED",)),
-        (TradingState.HALTED, EXIT, ("trading is HALTED",)),
-    ],
-)
-def test_run_checks_when_only_state_varies_denies_per_state_table(
-    state: TradingState, action: SignalAction, reasons: tuple[str, ...]
-) -> None:
-    view = replace(PASSING, state=state, action=action)
-
-    assert run_checks(view) == reasons
-
-
-# --- max lots -------------------------------------------------------------------------------
-
-
-def test_check_max_lots_when_entry_above_limit_denies() -> None:
-    view = replace(PASSING, lots=11, max_lots_per_trade=10)
-
-    assert check_max_lots(view) == "11 lots exceed the limit of 10 per trade"
-
-
-def test_check_max_lots_when_entry_at_limit_passes() -> None:
-    assert check_max_lots(replace(PASSING, lots=10, max_lots_per_trade=10)) is None
-
-
-def test_check_max_lots_when_exit_above_limit_passes() -> None:
-    assert check_max_lots(replace(PASSING, action=EXIT, lots=11, max_lots_per_trade=10)) is None
-
-
-# --- max open trades ------------------------------------------------------------------------
-
-
-def test_check_max_open_trades_when_entry_at_limit_denies() -> None:
-    view = replace(PASSING, open_trades=8, max_open_trades=8)
-
-    assert check_max_open_trades(view) == "8 trades open: the limit is 8"
-
-
-def test_check_max_open_trades_when_entry_above_limit_denies() -> None:
-    view = replace(PASSING, open_trades=9, max_open_trades=8)
-
-    assert check_max_open_trades(view) == "9 trades open: the limit is 8"
-
-
-def test_check_max_open_trades_when_entry_below_limit_passes() -> None:
-    assert check_max_open_trades(replace(PASSING, open_trades=7, max_open_trades=8)) is None
-
-
-def test_check_max_open_trades_when_exit_at_limit_passes() -> None:
-    view = replace(PASSING, action=EXIT, open_trades=8, max_open_trades=8)
-
-    assert check_max_open_trades(view) is None
-
-
-# --- run_checks -----------------------------------------------------------------------------
-
-
-def test_run_checks_when_everything_passes_returns_no_reasons() -> None:
+def test_run_checks_when_everything_in_order_passes() -> None:
     assert run_checks(PASSING) == ()
 
 
-def test_checks_when_listed_run_in_documented_order() -> None:
-    expected = (check_kill_switch, check_trading_state, check_max_lots, check_max_open_trades)
+@pytest.mark.parametrize(
+    ("state", "action", "denied"),
+    [
+        (TradingState.ACTIVE, ENTRY, False),
+        (TradingState.ACTIVE, EXIT, False),
+        (TradingState.REDUCING, ENTRY, True),
+        (TradingState.REDUCING, EXIT, False),
+        (TradingState.HALTED, ENTRY, True),
+        (TradingState.HALTED, EXIT, True),
+    ],
+)
+def test_check_trading_state_per_state_and_action(
+    state: TradingState, action: SignalAction, denied: bool
+) -> None:
+    view = replace(PASSING, state=state, action=action, state_reasons=("kill switch is on",))
 
-    assert expected == CHECKS
+    reason = check_trading_state(view)
+
+    assert (reason is not None) is denied
+    if denied:
+        assert state.value in (reason or "")
+        assert "kill switch is on" in (reason or "")
 
 
-def test_run_checks_when_every_check_fails_returns_all_reasons_in_order() -> None:
-    view = GateView(
+@pytest.mark.parametrize(
+    ("hour", "minute", "trading_day", "fragment"),
+    [
+        (9, 14, True, "outside market hours"),
+        (9, 15, True, None),
+        (14, 59, True, None),
+        (15, 0, True, "cut-off"),
+        (15, 30, True, "outside market hours"),
+        (11, 0, False, "not an NSE trading day"),
+    ],
+)
+def test_check_market_hours_for_entries(
+    hour: int, minute: int, trading_day: bool, fragment: str | None
+) -> None:
+    view = replace(
+        PASSING,
+        now_ist=datetime(2026, 11, 25, hour, minute, tzinfo=IST),
+        trading_day=trading_day,
+    )
+
+    reason = check_market_hours(view)
+
+    assert (reason is None) if fragment is None else (fragment in (reason or ""))
+
+
+def test_check_market_hours_when_exit_at_night_allows_it() -> None:
+    view = replace(PASSING, action=EXIT, now_ist=datetime(2026, 11, 25, 22, 0, tzinfo=IST))
+
+    assert check_market_hours(view) is None
+
+
+def test_check_market_hours_when_not_enforced_allows_entry_at_night() -> None:
+    view = replace(
+        PASSING, enforce_market_hours=False, now_ist=datetime(2026, 11, 25, 22, 0, tzinfo=IST)
+    )
+
+    assert check_market_hours(view) is None
+
+
+@pytest.mark.parametrize(("hour", "denied"), [(13, False), (14, True)])
+def test_check_expiry_day_when_after_cutoff_denies_entry(hour: int, denied: bool) -> None:
+    view = replace(PASSING, expiry_day=True, now_ist=datetime(2026, 12, 1, hour, 0, tzinfo=IST))
+
+    assert (check_expiry_day(view) is not None) is denied
+
+
+def test_check_expiry_day_when_not_expiry_allows_late_entry() -> None:
+    view = replace(PASSING, now_ist=datetime(2026, 11, 25, 14, 30, tzinfo=IST))
+
+    assert check_expiry_day(view) is None
+
+
+@pytest.mark.parametrize(("lots", "denied"), [(10, False), (11, True)])
+def test_check_max_lots(lots: int, denied: bool) -> None:
+    assert (check_max_lots(replace(PASSING, lots=lots)) is not None) is denied
+
+
+@pytest.mark.parametrize(("open_trades", "denied"), [(7, False), (8, True)])
+def test_check_max_open_trades(open_trades: int, denied: bool) -> None:
+    reason = check_max_open_trades(replace(PASSING, open_trades=open_trades))
+
+    assert (reason is not None) is denied
+
+
+@pytest.mark.parametrize(("in_use", "denied"), [(480000, False), (480001, True)])
+def test_check_max_margin_counts_margin_in_use_plus_this_entry(in_use: int, denied: bool) -> None:
+    reason = check_max_margin(replace(PASSING, margin_in_use=Decimal(in_use)))
+
+    assert (reason is not None) is denied
+
+
+@pytest.mark.parametrize("check", CHECKS)
+def test_every_check_lets_exits_through_except_halted(check: object) -> None:
+    view = replace(
+        PASSING,
+        action=EXIT,
         state=TradingState.REDUCING,
-        kill_switch=True,
-        action=ENTRY,
-        lots=12,
-        max_lots_per_trade=10,
-        open_trades=8,
-        max_open_trades=8,
+        lots=99,
+        open_trades=99,
+        margin_in_use=Decimal(10**9),
+        now_ist=datetime(2026, 11, 25, 23, 0, tzinfo=IST),
+        trading_day=False,
     )
 
-    assert run_checks(view) == (
-        "kill switch is on",
-        "trading is REDUCING: exits only",
-        "12 lots exceed the limit of 10 per trade",
-        "8 trades open: the limit is 8",
-    )
+    assert check(view) is None  # type: ignore[operator]
 
 
-def test_run_checks_when_exit_under_kill_switch_and_halt_returns_both_reasons() -> None:
-    view = replace(PASSING, action=EXIT, kill_switch=True, state=TradingState.HALTED, lots=99)
+def test_run_checks_reports_every_reason_in_check_order() -> None:
+    view = replace(PASSING, state=TradingState.REDUCING, lots=11, open_trades=8)
 
-    assert run_checks(view) == ("kill switch is on", "trading is HALTED")
+    reasons = run_checks(view)
+
+    assert len(reasons) == 4
+    assert reasons[0].startswith("trading is REDUCING")
+    assert "lots exceed" in reasons[1]
+    assert "trades open" in reasons[2]
+    assert "estimated margin" in reasons[3]
