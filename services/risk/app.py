@@ -23,8 +23,13 @@ log = get_logger(__name__)
 
 
 def build_outbox(settings: RiskSettings) -> Outbox:
-    """The risk outbox: order commands leave at most ``order_rate_per_s`` per second."""
-    limiter = AsyncLimiter(max_rate=settings.order_rate_per_s, time_period=1.0)
+    """The risk outbox: order commands leave at most ``order_rate_per_s`` per second.
+
+    A bucket of one, refilled every 1/rate seconds (with 2 % headroom for clock jitter), so no
+    one-second window ever holds more than the budget, unlike a bucket of ``rate`` that allows a
+    burst of ``rate`` on top of the refill.
+    """
+    limiter = AsyncLimiter(max_rate=1, time_period=1.02 / settings.order_rate_per_s)
     return Outbox("risk", limiter=limiter, limited_topics=frozenset({ORDER_COMMANDS.name}))
 
 

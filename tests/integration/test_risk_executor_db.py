@@ -14,12 +14,20 @@ import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 
 from libs.common.clock import FixedClock
+from libs.common.control import apply_control
+from libs.common.db import Outbox
 from libs.common.kafka import make_producer
-from libs.common.messages import DecisionOutcome, SignalAction, SignalName, TradingState
+from libs.common.messages import (
+    ControlKey,
+    ControlSet,
+    DecisionOutcome,
+    SignalAction,
+    SignalName,
+)
 from services.executor.adapters.paper import PaperBroker, PaperFillModel
 from services.executor.service import ExecutorService, HaltFlag
-from services.risk.construction import TradeSettings
-from services.risk.service import GateState, RiskService
+from services.risk.service import ControlHolder, RiskService
+from services.risk.settings import RiskSettings
 from tests.factories import make_signal
 
 pytestmark = pytest.mark.integration
@@ -49,10 +57,14 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer[bytes
 def _risk(
     pool: asyncpg.Pool,
     producer: AIOKafkaProducer[bytes, bytes],
-    gate: GateState,
+    control: ControlHolder,
     max_open: int = 1000,
+    **settings: object,
 ) -> RiskService:
-    return RiskService(pool, producer, CLOCK, gate, TradeSettings(), 10, max_open)
+    config = RiskSettings.model_validate(
+        {"max_open_trades": max_open, "market_hours": "ignore", "max_margin": 10**12, **settings}
+    )
+    return RiskService(pool, Outbox("risk"), CLOCK, control, config)
 
 
 def _week() -> str:
@@ -62,7 +74,7 @@ def _week() -> str:
 async def test_risk_when_entry_repeated_concurrently_approves_once(
     pool: asyncpg.Pool, producer: AIOKafkaProducer[bytes, bytes]
 ) -> None:
-    risk = _risk(pool, producer, GateState())
+    risk = _risk(pool, producer, ControlHolder())
     week = _week()
     signals = [make_signal(signal=SignalName.S1, trading_week=week) for _ in range(10)]
 
@@ -76,6 +88,7 @@ async def test_risk_when_entry_repeated_concurrently_approves_once(
         ("hedge", "BUY"),
         ("main", "SELL"),
     ]
+    await risk.outbox.relay(pool, producer)
     assert await risk.outbox.backlog(pool) == 0
 
 
@@ -83,7 +96,7 @@ async def test_risk_when_signals_race_never_exceeds_max_open_trades(
     pool: asyncpg.Pool, producer: AIOKafkaProducer[bytes, bytes]
 ) -> None:
     open_before = int(await pool.fetchval("SELECT count(*) FROM risk.trades WHERE status='open'"))
-    risk = _risk(pool, producer, GateState(), max_open=open_before + 3)
+    risk = _risk(pool, producer, ControlHolder(), max_open=open_before + 3)
     signals = [make_signal(signal=SignalName.S2, trading_week=_week()) for _ in range(12)]
 
     decisions = await asyncio.gather(*(risk.on_signal(s) for s in signals))
@@ -97,15 +110,24 @@ async def test_risk_when_signals_race_never_exceeds_max_open_trades(
 async def test_risk_when_kill_switch_on_denies_entry_and_exit(
     pool: asyncpg.Pool, producer: AIOKafkaProducer[bytes, bytes]
 ) -> None:
-    gate = GateState()
-    risk = _risk(pool, producer, gate)
+    control = ControlHolder()
+    risk = _risk(pool, producer, control)
     week = _week()
     entry = make_signal(
         signal=SignalName.S3, trading_week=week, option_type=None, strike=Decimal(25000)
     )
     assert (await risk.on_signal(entry)).outcome is DecisionOutcome.APPROVED
 
-    gate.state, gate.kill_switch = TradingState.HALTED, True
+    control.facts = apply_control(
+        control.facts,
+        ControlSet(
+            ts_event=CLOCK.now(),
+            key=ControlKey.KILL_SWITCH,
+            engaged=True,
+            changed_by="test",
+            reason="test",
+        ),
+    )
     exit_signal = make_signal(
         signal=SignalName.S3,
         trading_week=week,
@@ -124,10 +146,10 @@ async def test_risk_when_kill_switch_on_denies_entry_and_exit(
 async def test_executor_when_command_delivered_twice_places_one_order(
     pool: asyncpg.Pool, producer: AIOKafkaProducer[bytes, bytes]
 ) -> None:
-    risk = _risk(pool, producer, GateState())
+    risk = _risk(pool, producer, ControlHolder())
     decision = await risk.on_signal(make_signal(signal=SignalName.S4, trading_week=_week()))
     broker = PaperBroker(CLOCK, PaperFillModel(0.14, Decimal(1), Decimal("0.5"), Decimal(20)))
-    executor = ExecutorService(pool, producer, broker, CLOCK, HaltFlag())
+    executor = ExecutorService(pool, Outbox("executor"), broker, CLOCK, HaltFlag())
 
     for command in decision.commands + decision.commands:
         await executor.on_submit(command)
@@ -142,13 +164,14 @@ async def test_executor_when_command_delivered_twice_places_one_order(
     )
     # Per order: accepted, one fill, filled.
     assert staged == 6
+    await executor.outbox.relay(pool, producer)
     assert await executor.outbox.backlog(pool) == 0
 
 
 async def test_executor_when_intent_recorded_but_result_lost_reconciles_once(
     pool: asyncpg.Pool, producer: AIOKafkaProducer[bytes, bytes]
 ) -> None:
-    risk = _risk(pool, producer, GateState())
+    risk = _risk(pool, producer, ControlHolder())
     decision = await risk.on_signal(
         make_signal(
             signal=SignalName.S6, trading_week=_week(), option_type=None, strike=Decimal(25000)
@@ -163,7 +186,7 @@ async def test_executor_when_intent_recorded_but_result_lost_reconciles_once(
         order.model_dump_json(),
     )
     broker = PaperBroker(CLOCK, PaperFillModel(0.14, Decimal(1), Decimal("0.5"), Decimal(20)))
-    executor = ExecutorService(pool, producer, broker, CLOCK, HaltFlag())
+    executor = ExecutorService(pool, Outbox("executor"), broker, CLOCK, HaltFlag())
 
     settled = await executor.reconcile_pending()
     await executor.on_submit(order)
