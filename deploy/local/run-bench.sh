@@ -5,6 +5,7 @@ cd "$(dirname "$0")/../.."
 UV=${UV:-uv}
 STACK="$UV run --frozen python -m deploy.local.stack"
 export RISK_MAX_OPEN_TRADES=${RISK_MAX_OPEN_TRADES:-1000000}
+export RISK_MAX_MARGIN=${RISK_MAX_MARGIN:-1000000000000000}
 for script in bench/bench_*.py; do
   [ "$script" = bench/bench_pipeline.py ] && continue
   $UV run --frozen python "$script"

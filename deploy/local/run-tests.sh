@@ -10,6 +10,7 @@ what=${1:-all}
 export REQUIRE_SERVICES=1
 # Tests open many trades in distinct signal-weeks.
 export RISK_MAX_OPEN_TRADES=${RISK_MAX_OPEN_TRADES:-100000}
+export RISK_MAX_MARGIN=${RISK_MAX_MARGIN:-1000000000000}
 
 pytest_layer() {
   # pytest exits 5 when it collected no test: that is a failure here.

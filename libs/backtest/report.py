@@ -51,7 +51,8 @@ h2 { font-size: 17px; margin: 28px 0 10px; border-bottom: 1px solid #d0d7de; pad
 svg { display: block; width: 100%; height: auto; }
 svg text { font: 11px system-ui, "DejaVu Sans", sans-serif; fill: #57606a; }
 table { border-collapse: collapse; width: 100%; background: #fff; font-size: 12.5px; }
-th, td { border-bottom: 1px solid #eaeef2; padding: 4px 8px; text-align: right; white-space: nowrap; }
+th, td { border-bottom: 1px solid #eaeef2; padding: 4px 8px; text-align: right;
+  white-space: nowrap; }
 th { background: #f6f8fa; position: sticky; top: 0; font-weight: 600; }
 td.l, th.l { text-align: left; }
 .tablewrap { max-height: 520px; overflow: auto; border: 1px solid #d0d7de; border-radius: 6px; }
@@ -86,7 +87,7 @@ def inr(value: Any, decimals: int = 2) -> str:
     whole, _, frac = q.partition(".")
     if len(whole) > 3:
         head, tail = whole[:-3], whole[-3:]
-        groups = []
+        groups: list[str] = []
         while len(head) > 2:
             groups.insert(0, head[-2:])
             head = head[:-2]
@@ -195,11 +196,15 @@ def _y_axis(
 def _year_ticks(days: Sequence[date], x: Scale, y_text: float, y0: float, y1: float) -> list[str]:
     out = []
     seen: set[int] = set()
+    last = -1e9
     for i, d in enumerate(days):
         if d.year in seen:
             continue
         seen.add(d.year)
         px = x(i)
+        if px - last < 36:
+            continue
+        last = px
         out.append(
             f'<line x1="{_f(px)}" x2="{_f(px)}" y1="{_f(y0)}" y2="{_f(y1)}" stroke="#eaeef2"/>'
             f'<text x="{_f(px + 3)}" y="{_f(y_text)}">{d.year}</text>'
@@ -389,16 +394,20 @@ def trade_chart(trade: Mapping[str, Any], bars: Sequence[Bar]) -> str:
         )
     # day separators and labels
     prev_day: date | None = None
+    last_label = -1e9
     for i, b in enumerate(bars):
         if b.day != prev_day:
             px = x_of(i) - slot / 2
             parts.append(
-                f'<line x1="{_f(px)}" x2="{_f(px)}" y1="{top}" y2="{h - bottom}" '
-                f'stroke="#eaeef2"/><text x="{_f(px + 2)}" y="{h - 8}">'
-                f"{b.day.strftime('%a %d')}</text>"
+                f'<line x1="{_f(px)}" x2="{_f(px)}" y1="{top}" y2="{h - bottom}" stroke="#eaeef2"/>'
             )
+            if px - last_label >= 40:
+                parts.append(f'<text x="{_f(px + 2)}" y="{h - 8}">{b.day.strftime("%a %d")}</text>')
+                last_label = px
             prev_day = b.day
-    wicks, up, down = [], [], []
+    wicks: list[str] = []
+    up: list[str] = []
+    down: list[str] = []
     body_w = max(slot * 0.6, 1.0)
     for i, b in enumerate(bars):
         cx = x_of(i)
@@ -411,20 +420,21 @@ def trade_chart(trade: Mapping[str, Any], bars: Sequence[Bar]) -> str:
     parts.append(f'<path class="candles" d="{"".join(up)}" fill="{GREEN}"/>')
     parts.append(f'<path class="candles" d="{"".join(down)}" fill="{RED}"/>')
 
-    def hline(level: float, colour: str, dash: str, label: str) -> None:
+    def hline(level: float, colour: str, dash: str, label: str, at_right: bool) -> None:
         if not lo <= level <= hi:
             return
         py = y(level)
+        tx, anchor = (w - right - 3, "end") if at_right else (left + 3, "start")
         parts.append(
             f'<line x1="{left}" x2="{w - right}" y1="{_f(py)}" y2="{_f(py)}" stroke="{colour}" '
-            f'stroke-width="1.2" stroke-dasharray="{dash}"/>'
-            f'<text x="{left + 3}" y="{_f(py - 3)}" style="fill:{colour}">{escape(label)}</text>'
+            f'stroke-width="1.2" stroke-dasharray="{dash}"/><text x="{tx}" y="{_f(py - 3)}" '
+            f'text-anchor="{anchor}" style="fill:{colour}">{escape(label)}</text>'
         )
 
-    hline(stop, RED, "5 3", f"stop {stop:.2f}")
-    hline(main_k, ORANGE, "2 3", f"sold {trade['main_strike']} {trade['option_type']}")
+    hline(stop, RED, "5 3", f"stop {stop:.2f}", at_right=False)
+    hline(main_k, ORANGE, "2 3", f"sold {trade['main_strike']} {trade['option_type']}", True)
     if trade.get("hedge_strike") is not None:
-        hline(float(trade["hedge_strike"]), GREY, "2 3", f"hedge {trade['hedge_strike']}")
+        hline(float(trade["hedge_strike"]), GREY, "2 3", f"hedge {trade['hedge_strike']}", True)
     ex = _time_x(_ist(trade["entry_time"]), bars, x_of, slot)
     ey = y(entry_level)
     parts.append(
@@ -524,7 +534,8 @@ def _per_signal_table(per_signal: Mapping[str, Mapping[str, Any]], model: bool) 
 def _trade_table(trades: Sequence[Mapping[str, Any]], model: bool) -> str:
     m = _model_tag(model)
     head = (
-        '<tr><th>#</th><th class="l">Signal</th><th class="l">Dir</th><th class="l">Entry (IST)</th>'
+        '<tr><th>#</th><th class="l">Signal</th><th class="l">Dir</th>'
+        '<th class="l">Entry (IST)</th>'
         '<th>Index</th><th>Stop</th><th class="l">Legs</th><th class="l">Exit (IST)</th>'
         f'<th class="l">Reason</th><th>Index</th><th>Charges{m}</th><th>Net P&amp;L{m}</th></tr>'
     )

@@ -33,8 +33,10 @@ from libs.strategy.backtest import (
     SlippageConfig,
     Stats,
     TradeResult,
+    max_drawdown,
     record_signals,
     replay_backtest,
+    sharpe_sortino,
 )
 from libs.strategy.bars import Bar, week_start
 from libs.strategy.exits import (
@@ -568,11 +570,33 @@ def trade_document(trade: TradeResult) -> dict[str, Any]:
     }
 
 
-def summary_figures(result: BacktestResult) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CurveFigures:
+    """Equity-curve figures over the requested period only (the warm-up days before
+    ``from_date`` carry no trade and are left out)."""
+
+    curve: tuple[tuple[date, Decimal], ...]
+    final_equity: Decimal
+    max_drawdown: Decimal
+    max_drawdown_pct: float
+    sharpe: float | None
+    sortino: float | None
+
+    @classmethod
+    def of(cls, result: BacktestResult, from_date: date) -> CurveFigures:
+        curve = tuple((d, v) for d, v in result.equity_curve if d >= from_date)
+        values = [v for _, v in curve]
+        dd, dd_pct = max_drawdown(values)
+        sharpe, sortino = sharpe_sortino(values)
+        final = values[-1] if values else result.initial_capital
+        return cls(curve, final, dd, dd_pct, sharpe, sortino)
+
+
+def summary_figures(result: BacktestResult, from_date: date) -> dict[str, Any]:
     """The run's headline figures as plain numbers (for ranking in a sweep)."""
     o = result.overall
-    final = result.equity_curve[-1][1] if result.equity_curve else result.initial_capital
-    dd = float(result.max_drawdown)
+    cf = CurveFigures.of(result, from_date)
+    dd = float(cf.max_drawdown)
     return {
         "trades": o.trades,
         "net_pnl": float(o.net_pnl),
@@ -581,10 +605,12 @@ def summary_figures(result: BacktestResult) -> dict[str, Any]:
         "expectancy": float(o.expectancy) if o.expectancy is not None else None,
         "profit_factor": o.profit_factor,
         "max_drawdown": dd,
-        "max_drawdown_pct": result.max_drawdown_pct,
-        "sharpe": result.sharpe,
-        "sortino": result.sortino,
-        "return_pct": float((final - result.initial_capital) / result.initial_capital * 100),
+        "max_drawdown_pct": cf.max_drawdown_pct,
+        "sharpe": cf.sharpe,
+        "sortino": cf.sortino,
+        "return_pct": float(
+            (cf.final_equity - result.initial_capital) / result.initial_capital * 100
+        ),
         "net_pnl_over_drawdown": float(o.net_pnl) / dd if dd > 0 else None,
         "uses_model_prices": result.uses_model_prices,
     }
@@ -593,7 +619,8 @@ def summary_figures(result: BacktestResult) -> dict[str, Any]:
 def _summary(request: BacktestRequest, result: BacktestResult) -> dict[str, Any]:
     o = result.overall
     trades = result.trades
-    final = result.equity_curve[-1][1] if result.equity_curve else result.initial_capital
+    cf = CurveFigures.of(result, request.from_date)
+    final = cf.final_equity
     charges: dict[str, Decimal] = defaultdict(Decimal)
     for t in trades:
         for k, v in t.charges.items():
@@ -611,10 +638,10 @@ def _summary(request: BacktestRequest, result: BacktestResult) -> dict[str, Any]
         "return_pct": round(
             float((final - result.initial_capital) / result.initial_capital * 100), 4
         ),
-        "max_drawdown": _dec(result.max_drawdown),
-        "max_drawdown_pct": round(result.max_drawdown_pct, 4),
-        "sharpe": _ratio(result.sharpe),
-        "sortino": _ratio(result.sortino),
+        "max_drawdown": _dec(cf.max_drawdown),
+        "max_drawdown_pct": round(cf.max_drawdown_pct, 4),
+        "sharpe": _ratio(cf.sharpe),
+        "sortino": _ratio(cf.sortino),
         "average_holding_hours": round(sum(hours) / len(hours), 2) if hours else None,
         "legs_by_source": _legs_by_source(result),
         "rejected_signals": len(result.rejected),
@@ -623,13 +650,15 @@ def _summary(request: BacktestRequest, result: BacktestResult) -> dict[str, Any]
 
 
 def _legs_by_source(result: BacktestResult) -> dict[str, int]:
-    return {k.value: v for k, v in sorted(result.legs_by_source.items(), key=lambda kv: kv[0].value)}
+    return {
+        k.value: v for k, v in sorted(result.legs_by_source.items(), key=lambda kv: kv[0].value)
+    }
 
 
-def _equity_curve(result: BacktestResult) -> list[dict[str, Any]]:
+def _equity_curve(result: BacktestResult, from_date: date) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     peak: Decimal | None = None
-    for day, equity in result.equity_curve:
+    for day, equity in CurveFigures.of(result, from_date).curve:
         peak = equity if peak is None or equity > peak else peak
         dd = peak - equity
         out.append(
@@ -658,7 +687,7 @@ def build_document(
         "summary": _summary(request, result),
         "per_signal": per_signal,
         "trades": [trade_document(t) for t in result.trades],
-        "equity_curve": _equity_curve(result),
+        "equity_curve": _equity_curve(result, request.from_date),
         "rejected": [
             {
                 "signal": r.signal.signal_id.value,

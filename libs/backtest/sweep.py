@@ -120,7 +120,7 @@ _SESSION: BacktestSession | None = None
 
 
 def _init_worker(source: BarSource) -> None:
-    global _SESSION  # noqa: PLW0603 - one session per worker process
+    global _SESSION  # one session per worker process
     _SESSION = BacktestSession(source)
 
 
@@ -128,7 +128,7 @@ def _run_chunk(chunk: list[tuple[int, BacktestRequest]]) -> list[tuple[int, dict
     session = _SESSION
     if session is None:
         raise RuntimeError("sweep worker was not initialised")
-    return [(i, summary_figures(session.run(req))) for i, req in chunk]
+    return [(i, summary_figures(session.run(req), req.from_date)) for i, req in chunk]
 
 
 def _chunks(
@@ -167,7 +167,7 @@ def run_sweep(
     if n_workers == 1 or len(points) <= 1:
         session = BacktestSession(source)
         for i, req in indexed:
-            figures[i] = summary_figures(session.run(req))
+            figures[i] = summary_figures(session.run(req), req.from_date)
             if progress is not None:
                 progress(len(figures), len(points))
     else:

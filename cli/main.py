@@ -1,0 +1,34 @@
+"""The ``strikeflow`` command line.
+
+Each command lives in its own small module exposing ``register(app)``; add new commands by
+writing such a module and listing it in `COMMAND_MODULES`.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cli import backtest_cmd, sweep_cmd
+
+app = typer.Typer(
+    name="strikeflow",
+    help="Automated trading desk for NIFTY weekly options.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+COMMAND_MODULES = (backtest_cmd, sweep_cmd)
+
+
+@app.callback()
+def _root() -> None:
+    """Automated trading desk for NIFTY weekly options."""
+
+
+for _module in COMMAND_MODULES:
+    _module.register(app)
+
+
+if __name__ == "__main__":
+    app()

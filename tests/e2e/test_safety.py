@@ -1,0 +1,108 @@
+"""Operator safety controls through the running stack."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+
+from tests.e2e.conftest import entry_alert, fills_for_signal
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.e2e
+TOKEN = os.environ.get("OPERATOR_TOKEN", "local-dev-operator-token")
+AUTH = {"Authorization": f"Bearer {TOKEN}", "X-Operator": "e2e"}
+
+
+@pytest_asyncio.fixture
+async def operator(http: httpx.AsyncClient, ingest_url: str) -> AsyncIterator[Any]:
+    async def call(path: str, body: dict[str, Any]) -> httpx.Response:
+        return await http.post(f"{ingest_url}{path}", json=body, headers=AUTH)
+
+    yield call
+    # Leave the stack as other tests expect it, whatever happened.
+    await call("/api/v2/safety/kill-switch", {"engaged": False, "reason": "e2e cleanup"})
+    await call("/api/v2/safety/emergency-stop", {"engaged": False, "reason": "e2e cleanup"})
+
+
+async def _risk_state(http: httpx.AsyncClient) -> str:
+    risk = os.environ.get("STRIKEFLOW_RISK_URL", "http://127.0.0.1:18002")
+    return str((await http.get(f"{risk}/healthz")).json()["trading_state"])
+
+
+async def _decision(pool: asyncpg.Pool, signal_id: str) -> tuple[str, list[str]] | None:
+    row = await pool.fetchrow(
+        "SELECT outcome, reasons FROM ledger.risk_decisions WHERE signal_id = $1::uuid "
+        "ORDER BY decided_at DESC LIMIT 1",
+        signal_id,
+    )
+    return (row["outcome"], list(row["reasons"])) if row else None
+
+
+async def test_kill_switch_when_on_denies_entries_until_cleared(
+    http: httpx.AsyncClient, ingest_url: str, operator: Any, ledger_db: asyncpg.Pool
+) -> None:
+    on = await operator("/api/v2/safety/kill-switch", {"reason": "e2e halt"})
+    assert on.status_code == 200
+    await eventually(lambda: _risk_state(http), lambda s: s == "HALTED", 5, "halted")
+
+    halted_id = (
+        await http.post(f"{ingest_url}/api/v2/webhook/tradingview", json=entry_alert("S7"))
+    ).json()["signal_id"]
+    decision = await eventually(
+        lambda: _decision(ledger_db, halted_id), lambda d: d is not None, 10, "decision"
+    )
+    assert decision is not None
+    assert decision[0] == "denied"
+    assert "kill switch is on" in decision[1][0]
+
+    off = await operator("/api/v2/safety/kill-switch", {"engaged": False, "reason": "e2e clear"})
+    assert off.status_code == 200
+    await eventually(lambda: _risk_state(http), lambda s: s == "ACTIVE", 5, "active")
+    active_id = (
+        await http.post(f"{ingest_url}/api/v2/webhook/tradingview", json=entry_alert("S7"))
+    ).json()["signal_id"]
+    await eventually(lambda: fills_for_signal(ledger_db, active_id), lambda n: n == 2, 10, "fill")
+
+
+async def test_emergency_stop_squares_off_every_position_and_stays_halted(
+    http: httpx.AsyncClient,
+    ingest_url: str,
+    monitor_url: str,
+    operator: Any,
+    ledger_db: asyncpg.Pool,
+) -> None:
+    ids = [
+        (await http.post(f"{ingest_url}/api/v2/webhook/tradingview", json=entry_alert(s))).json()[
+            "signal_id"
+        ]
+        for s in ("S1", "S8")
+    ]
+    for signal_id in ids:
+        await eventually(
+            lambda sid=signal_id: fills_for_signal(ledger_db, sid), lambda n: n == 2, 10, "entry"
+        )
+
+    response = await operator("/api/v2/safety/emergency-stop", {"reason": "e2e panic"})
+
+    assert response.status_code == 200
+
+    async def open_positions() -> int:
+        body = (await http.get(f"{monitor_url}/api/v2/trading/positions")).json()
+        return int(body["count"])
+
+    await eventually(open_positions, lambda n: n == 0, 20, "every position flat")
+    assert await _risk_state(http) == "HALTED"
+    late = (
+        await http.post(f"{ingest_url}/api/v2/webhook/tradingview", json=entry_alert("S2"))
+    ).json()["signal_id"]
+    decision = await eventually(
+        lambda: _decision(ledger_db, late), lambda d: d is not None, 10, "decision"
+    )
+    assert decision is not None
+    assert decision[0] == "denied"
