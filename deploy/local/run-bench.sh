@@ -7,10 +7,11 @@ STACK="$UV run --frozen python -m deploy.local.stack"
 export RISK_MAX_OPEN_TRADES=${RISK_MAX_OPEN_TRADES:-1000000}
 export RISK_MAX_MARGIN=${RISK_MAX_MARGIN:-1000000000000000}
 for script in bench/bench_*.py; do
-  [ "$script" = bench/bench_pipeline.py ] && continue
+  case "$script" in bench/bench_pipeline.py|bench/bench_kill_switch.py) continue;; esac
   $UV run --frozen python "$script"
 done
 trap '$STACK down >/dev/null 2>&1 || true' EXIT
 $STACK up --fresh >&2
 eval "$($STACK env)"
+$UV run --frozen python bench/bench_kill_switch.py
 $UV run --frozen python bench/bench_pipeline.py

@@ -110,6 +110,15 @@ def _postgres_can_reach(folder: Path) -> bool:
     return result.returncode == 0
 
 
+def run_step(what: str, cmd: list[str], **kwargs: object) -> None:
+    """Run one set-up command; on failure print what it said and stop."""
+    result = subprocess.run(cmd, check=False, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]  # noqa: S603
+    if result.returncode != 0:
+        say(f"{what} failed with exit code {result.returncode}:")
+        typer.echo((result.stdout or "") + (result.stderr or ""), err=True)
+        raise SystemExit(1)
+
+
 def say(message: str) -> None:
     """Print one progress line."""
     typer.echo(f"[stack] {message}", err=True)
@@ -204,8 +213,9 @@ def write_kafka_config(layout: Layout) -> Path:
     if not (data / "meta.properties").exists():
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         say("formatting Kafka storage")
-        subprocess.run(  # noqa: S603
-            [  # noqa: S607
+        run_step(
+            "formatting Kafka storage",
+            [
                 "java",
                 "-Xmx256m",
                 "-cp",
@@ -219,8 +229,6 @@ def write_kafka_config(layout: Layout) -> Path:
                 "-c",
                 str(props),
             ],
-            check=True,
-            capture_output=True,
         )
     return props
 
@@ -247,7 +255,7 @@ def init_postgres(layout: Layout) -> Path:
         shutil.chown(data, "postgres", "postgres")
         cmd = ["/usr/sbin/runuser", "-u", "postgres", "--", *cmd]
     say(f"initialising PostgreSQL cluster in {data}")
-    subprocess.run(cmd, check=True, capture_output=True)  # noqa: S603
+    run_step("initdb", cmd)
     return data
 
 
@@ -554,8 +562,8 @@ def up(
     if fresh:
         _wipe(layout)
     conf = write_supervisor_config(layout, foreground=False)
-    subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "supervisor.supervisord", "-c", str(conf)], check=True
+    run_step(
+        "starting supervisord", [sys.executable, "-m", "supervisor.supervisord", "-c", str(conf)]
     )
     init_data(layout)
     if not infra_only:

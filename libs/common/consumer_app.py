@@ -106,6 +106,7 @@ def consumer_service_app(
                     clock,
                     settings.heartbeat_interval_s,
                     lag=lambda: _lag(res, metrics),
+                    details=details or dict,
                 ),
                 "heartbeat",
             )

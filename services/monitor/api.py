@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from libs.common.clock import Clock
-from libs.common.messages import Heartbeat
+from libs.common.control import ControlFacts, effective_state, state_reasons
+from libs.common.messages import ControlSet, Heartbeat
 from services.monitor.health import ComponentHealth, overall, service_health
 from services.monitor.settings import MonitorSettings
 
@@ -30,6 +32,8 @@ class MonitorContext:
     admin: AIOKafkaAdminClient
     clock: Clock
     heartbeats: dict[str, Heartbeat] = field(default_factory=dict)
+    control: ControlFacts = field(default_factory=ControlFacts)
+    control_history: dict[str, ControlSet] = field(default_factory=dict)
 
 
 async def _kafka(ctx: MonitorContext) -> ComponentHealth:
@@ -104,3 +108,66 @@ async def positions(request: Request, include_closed: bool = False) -> JSONRespo
     rows = await ctx.pool.fetch(query + " ORDER BY opened_at, instrument_key")
     items = [_position_row(r) for r in rows]
     return JSONResponse({"count": len(items), "positions": items})
+
+
+@router.get("/api/v2/safety/status", summary="Trading state, kill switch and every control fact")
+async def safety_status(request: Request) -> JSONResponse:
+    """The trading state every service derives from the control topic, and why."""
+    ctx: MonitorContext = request.app.state.ctx
+    facts = ctx.control
+    return JSONResponse(
+        {
+            "trading_state": effective_state(facts).value,
+            "restrictions": list(state_reasons(facts)),
+            "kill_switch": facts.kill_switch,
+            "emergency_stop": facts.emergency_stop,
+            "manual_state": facts.manual_state.value,
+            "automation": facts.automation,
+            "daily_loss_halt": facts.loss_halt,
+            "circuit_breaker": facts.circuit,
+            "limit_overrides": dict(facts.limits),
+            "last_changes": {
+                key: {
+                    "engaged": m.engaged,
+                    "state": m.state.value if m.state else None,
+                    "values": m.values,
+                    "changed_by": m.changed_by,
+                    "reason": m.reason,
+                    "at": m.ts_event.isoformat(),
+                }
+                for key, m in sorted(ctx.control_history.items())
+            },
+            "services": {
+                name: beat.details.get("trading_state")
+                for name, beat in sorted(ctx.heartbeats.items())
+                if "trading_state" in beat.details
+            },
+        }
+    )
+
+
+@router.get("/api/v2/strategy/pending", summary="Signals waiting for operator approval")
+async def pending_approvals(request: Request) -> JSONResponse:
+    """Pending approvals that are neither resolved nor expired, oldest first."""
+    ctx: MonitorContext = request.app.state.ctx
+    rows = await ctx.pool.fetch(
+        "SELECT signal_id, signal, created_at, expires_at FROM risk.pending_approvals "
+        "WHERE resolved_at IS NULL AND expires_at > $1 ORDER BY created_at",
+        ctx.clock.now(),
+    )
+    items = []
+    for row in rows:
+        signal = json.loads(row["signal"])
+        items.append(
+            {
+                "signal_id": str(row["signal_id"]),
+                "signal": signal["signal"],
+                "trading_week": signal["trading_week"],
+                "strike": signal.get("strike"),
+                "stop_level": signal.get("stop_level"),
+                "price": signal.get("price"),
+                "received_at": signal["ts_event"],
+                "expires_at": row["expires_at"].isoformat(),
+            }
+        )
+    return JSONResponse({"count": len(items), "pending": items})

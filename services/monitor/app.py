@@ -10,13 +10,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 
 from libs.common.clock import Clock, SystemClock
+from libs.common.control import apply_control
 from libs.common.db import create_pool
 from libs.common.http import add_common_routes, serve
 from libs.common.logging import configure_logging, get_logger
-from libs.common.messages import AnyMessage, Heartbeat
+from libs.common.messages import AnyMessage, ControlSet, Heartbeat
 from libs.common.metrics import new_registry
 from libs.common.runtime import TaskSupervisor, watch_compacted
-from libs.common.topics import HEARTBEATS
+from libs.common.topics import CONTROL, HEARTBEATS
 from services.monitor.api import MonitorContext, router
 from services.monitor.settings import MonitorSettings
 
@@ -45,6 +46,23 @@ def create_app(settings: MonitorSettings, clock: Clock | None = None) -> FastAPI
             if isinstance(message, Heartbeat):
                 ctx.heartbeats[message.service] = message
 
+        async def on_control(message: AnyMessage) -> None:
+            if isinstance(message, ControlSet):
+                ctx.control = apply_control(ctx.control, message)
+                ctx.control_history[message.key.value] = message
+
+        control_loaded = asyncio.Event()
+        tasks.spawn(
+            watch_compacted(
+                settings.kafka_bootstrap_servers,
+                CONTROL,
+                "monitor-control",
+                on_control,
+                control_loaded,
+            ),
+            "watch-control",
+        )
+        await asyncio.wait_for(control_loaded.wait(), timeout=30)
         loaded = asyncio.Event()
         tasks.spawn(
             watch_compacted(

@@ -106,3 +106,59 @@ async def test_emergency_stop_squares_off_every_position_and_stays_halted(
     )
     assert decision is not None
     assert decision[0] == "denied"
+
+
+async def test_safety_status_when_kill_switch_set_reports_it_with_who_and_why(
+    http: httpx.AsyncClient, monitor_url: str, operator: Any
+) -> None:
+    await operator("/api/v2/safety/kill-switch", {"reason": "status check"})
+
+    async def status() -> dict[str, Any]:
+        return dict((await http.get(f"{monitor_url}/api/v2/safety/status")).json())
+
+    body = await eventually(status, lambda b: b["kill_switch"] is True, 5, "status")
+    assert body["trading_state"] == "HALTED"
+    assert body["last_changes"]["kill_switch"]["changed_by"] == "e2e"
+    assert body["last_changes"]["kill_switch"]["reason"] == "status check"
+    body = await eventually(
+        status, lambda b: b["services"].get("risk") == "HALTED", 10, "risk heartbeat state"
+    )
+    assert body["services"]["executor"] == "HALTED"
+
+
+async def test_automation_off_holds_signal_until_operator_approves(
+    http: httpx.AsyncClient,
+    ingest_url: str,
+    monitor_url: str,
+    operator: Any,
+    ledger_db: asyncpg.Pool,
+) -> None:
+    await operator("/api/v2/strategy/stop-automation", {"reason": "manual review"})
+    try:
+
+        async def risk_knows() -> bool:
+            body = (await http.get(f"{monitor_url}/api/v2/safety/status")).json()
+            return body["automation"] is False
+
+        await eventually(risk_knows, bool, 5, "automation off")
+        signal_id = (
+            await http.post(f"{ingest_url}/api/v2/webhook/tradingview", json=entry_alert("S3"))
+        ).json()["signal_id"]
+
+        async def pending() -> list[str]:
+            body = (await http.get(f"{monitor_url}/api/v2/strategy/pending")).json()
+            return [p["signal_id"] for p in body["pending"]]
+
+        await eventually(pending, lambda ids: signal_id in ids, 10, "pending approval")
+        assert await fills_for_signal(ledger_db, signal_id) == 0
+
+        approved = await operator(
+            f"/api/v2/strategy/pending/{signal_id}/approve", {"reason": "checked the chart"}
+        )
+        assert approved.status_code == 200
+        await eventually(
+            lambda: fills_for_signal(ledger_db, signal_id), lambda n: n == 2, 10, "fills"
+        )
+        assert signal_id not in await pending()
+    finally:
+        await operator("/api/v2/strategy/start-automation", {"reason": "review done"})

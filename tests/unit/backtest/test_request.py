@@ -37,7 +37,7 @@ def test_request_when_unknown_signal_lists_valid_names() -> None:
 
 
 def test_request_when_signals_empty_rejected() -> None:
-    with pytest.raises(ValidationError, match="at least one of S1..S8"):
+    with pytest.raises(ValidationError, match=r"at least one of S1\.\.S8"):
         make(signals_to_test=[])
 
 

@@ -70,13 +70,13 @@ def test_run_request_when_trades_exist_each_has_legs_times_and_charges(
     assert isinstance(trades, list)
     assert trades
     for t in trades:
-        assert TRADE_KEYS <= set(t)
+        assert set(t) >= TRADE_KEYS
         assert t["entry_time"].endswith("Z")
         entry = datetime.fromisoformat(t["entry_time"])
         assert entry.utcoffset() == timedelta(0)
         assert datetime.fromisoformat(t["exit_time"]) >= entry
         assert len(t["legs"]) == 2
-        assert all(LEG_KEYS <= set(leg) for leg in t["legs"])
+        assert all(set(leg) >= LEG_KEYS for leg in t["legs"])
         Decimal(t["net_pnl"])
         assert sum(Decimal(v) for v in t["charges"].values()) == Decimal(t["total_charges"])
 
