@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
@@ -19,9 +23,21 @@ from libs.common.metrics import new_registry
 from libs.common.runtime import TaskSupervisor, watch_compacted
 from libs.common.topics import CONTROL, HEARTBEATS
 from services.monitor.api import MonitorContext, router
+from services.monitor.backtests import router as backtest_router
 from services.monitor.settings import MonitorSettings
 
 SERVICE = "monitor"
+
+
+@dataclass(frozen=True)
+class BacktestRuntime:
+    """Where backtest runs execute and which data they read."""
+
+    workers: ProcessPoolExecutor
+    tasks: TaskSupervisor
+    data_dir: Path
+
+
 log = get_logger(__name__)
 
 
@@ -71,6 +87,12 @@ def create_app(settings: MonitorSettings, clock: Clock | None = None) -> FastAPI
             "watch-heartbeats",
         )
         await asyncio.wait_for(loaded.wait(), timeout=30)
+        workers = ProcessPoolExecutor(
+            max_workers=settings.backtest_workers, mp_context=multiprocessing.get_context("spawn")
+        )
+        app.state.backtests = BacktestRuntime(
+            workers=workers, tasks=tasks, data_dir=settings.data_dir()
+        )
         state["ready"] = True
         log.info("service_started", port=settings.http_port)
         try:
@@ -78,6 +100,7 @@ def create_app(settings: MonitorSettings, clock: Clock | None = None) -> FastAPI
         finally:
             state["ready"] = False
             await tasks.stop()
+            workers.shutdown(cancel_futures=True)
             await admin.close()
             await pool.close()
 
@@ -88,6 +111,7 @@ def create_app(settings: MonitorSettings, clock: Clock | None = None) -> FastAPI
         lifespan=lifespan,
     )
     app.include_router(router)
+    app.include_router(backtest_router)
     add_common_routes(app, registry, ready=lambda: state["ready"])
     return app
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from libs.backtest.sources import default_data_dir
 from libs.common.settings import ServiceSettings
 
 
@@ -20,7 +23,17 @@ class MonitorSettings(ServiceSettings):
     lag_degraded: int = Field(
         default=1000, ge=0, description="Consumer lag above which a service is degraded"
     )
+    backtest_data_dir: str = Field(
+        default="",
+        description="Folder with nifty50_1h.csv, nifty50_1d.csv and indiavix_1d.csv; empty: "
+        "STRIKEFLOW_DATA_DIR, else ../shared/data beside the repository",
+    )
+    backtest_workers: int = Field(default=1, ge=1, le=8, description="Backtest worker processes")
     services: str = Field(
         default="ingest,risk,executor,ledger",
         description="Services whose heartbeats the health check expects",
     )
+
+    def data_dir(self) -> Path:
+        """The backtest data folder."""
+        return Path(self.backtest_data_dir) if self.backtest_data_dir else default_data_dir()
