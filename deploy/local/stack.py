@@ -544,6 +544,11 @@ def install() -> None:
     layout.state.mkdir(parents=True, exist_ok=True)
     ensure_kafka_jars(layout)
     pg_bin()
+    if not shutil.which("chromium"):
+        if os.geteuid() == 0:
+            _apt_install("chromium", "fonts-dejavu-core")
+        else:
+            say("chromium not found: the browser tests need it (apt-get install chromium)")
     say("everything installed")
 
 

@@ -79,9 +79,7 @@ def consumer_service_app(
                 )
                 await asyncio.wait_for(loaded.wait(), timeout=30)
             if spec.outbox is not None:
-                tasks.spawn(
-                    spec.outbox.run(pool, producer, spec.relay_interval_s), "outbox-relay"
-                )
+                tasks.spawn(spec.outbox.run(pool, producer, spec.relay_interval_s), "outbox-relay")
             handler = await build_handler(res)
             consumer = make_consumer(
                 bootstrap, spec.group_id, [t.name for t in spec.topics], spec.service

@@ -528,6 +528,8 @@ class SignalTape:
     bars: tuple[Bar, ...]
     signals: tuple[Signal | None, ...]
     skipped_weeks: tuple[WeekSkip, ...]
+    day_ends: tuple[bool, ...]
+    """True for the last bar of its trading day (where the daily equity is marked)."""
 
 
 def record_signals(
@@ -542,7 +544,9 @@ def record_signals(
     kept = tuple(b for b in bars if flt.accept(b))
     engine = SignalEngine(config, muhurat_dates=muhurat_dates, official_close=official_close)
     fired = tuple(engine.on_bar(bar) for bar in kept)
-    return SignalTape(config, kept, fired, tuple(engine.skipped_weeks))
+    days = [bar.day for bar in kept]
+    day_ends = tuple(a != b for a, b in pairwise(days)) + ((True,) if kept else ())
+    return SignalTape(config, kept, fired, tuple(engine.skipped_weeks), day_ends)
 
 
 def run_backtest(
@@ -583,14 +587,14 @@ def replay_backtest(
         raise ValueError("the signal tape was recorded with another signal configuration")
     kept = tape.bars
     run = _Run(config, pricer, charges, calendar, official_close)
-    last_index = len(kept) - 1
-    for i, bar in enumerate(kept):
-        run.process_pending(bar)
-        run.update_open(bar)
-        sig = tape.signals[i]
+    for bar, sig, day_end in zip(kept, tape.signals, tape.day_ends, strict=True):
+        if run.pending_exits or run.pending_entries:
+            run.process_pending(bar)
+        if run.open:
+            run.update_open(bar)
         if sig is not None:
             run.on_signal(sig)
-        if i == last_index or kept[i + 1].day != bar.day:
+        if day_end:
             run.mark_day(bar)
     if kept:
         last = kept[-1]
