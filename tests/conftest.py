@@ -57,9 +57,7 @@ def database_url() -> Iterator[str]:
         yield pg.get_connection_url()
 
 
-@pytest_asyncio.fixture(scope="session")
-async def migrated_database(database_url: str) -> AsyncIterator[str]:
-    """A fresh database with every migration applied, dropped after the session."""
+async def _new_database(database_url: str) -> AsyncIterator[str]:
     import asyncpg
 
     from libs.common.migrate import apply_migrations
@@ -75,6 +73,20 @@ async def migrated_database(database_url: str) -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def migrated_database(database_url: str) -> AsyncIterator[str]:
+    """A fresh database with every migration applied, shared by the session."""
+    async for url in _new_database(database_url):
+        yield url
+
+
+@pytest_asyncio.fixture
+async def fresh_database(database_url: str) -> AsyncIterator[str]:
+    """A fresh database with every migration applied, for one test."""
+    async for url in _new_database(database_url):
+        yield url
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ class ControlFacts:
     loss_halt: bool = False
     circuit: str = "closed"
     limits: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    last_loss_halt_day: str | None = None
     last_change: ControlSet | None = None
 
 
@@ -41,7 +42,11 @@ def apply_control(facts: ControlFacts, message: ControlSet) -> ControlFacts:
     elif key is ControlKey.AUTOMATION:
         facts = replace(facts, automation=message.engaged)
     elif key is ControlKey.LOSS_HALT:
-        facts = replace(facts, loss_halt=message.engaged)
+        facts = replace(
+            facts,
+            loss_halt=message.engaged,
+            last_loss_halt_day=message.values.get("trading_day") if message.engaged else None,
+        )
     elif key is ControlKey.CIRCUIT:
         facts = replace(facts, circuit=message.values.get("state", "closed"))
     elif key is ControlKey.LIMITS:

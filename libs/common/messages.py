@@ -311,6 +311,29 @@ class BarClosed(Message):
     source: str = Field(description="live, replay or test")
 
 
+class MarkUpdated(Message):
+    """The current price of a held contract (a quote, or a labelled model price)."""
+
+    type: Literal["MarkUpdated"] = "MarkUpdated"
+    instrument: Instrument
+    price: Decimal
+    underlying: Decimal | None = None
+    price_source: Literal["quote", "model"]
+
+
+class PnlSnapshot(Message):
+    """The account's P&L for one IST trading day, marked to market."""
+
+    type: Literal["PnlSnapshot"] = "PnlSnapshot"
+    trading_day: date
+    realized: Decimal = Field(description="Realised today, before charges")
+    unrealized: Decimal = Field(description="Open positions at their latest marks")
+    charges: Decimal = Field(description="Charges of today's fills")
+    net: Decimal = Field(description="realized + unrealized - charges")
+    open_positions: int
+    marks_missing: int = Field(description="Open positions without a mark (valued at cost)")
+
+
 class Heartbeat(Message):
     """A service's periodic report of its own health."""
 
@@ -336,6 +359,8 @@ AnyMessage = Annotated[
     | SquareOffAll
     | ResolvePending
     | BarClosed
+    | MarkUpdated
+    | PnlSnapshot
     | Heartbeat,
     Field(discriminator="type"),
 ]

@@ -13,7 +13,7 @@ from libs.common.kafka import Handler
 from libs.common.logging import configure_logging, get_logger
 from libs.common.messages import AnyMessage, ControlSet
 from libs.common.metrics import new_registry
-from libs.common.topics import CONTROL, ORDER_COMMANDS
+from libs.common.topics import CONTROL, MARKET_BARS, ORDER_COMMANDS
 from services.executor.adapters.paper import PaperBroker, PaperFillModel
 from services.executor.broker import Broker
 from services.executor.service import ExecutorService, HaltFlag
@@ -62,7 +62,7 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
     spec = ConsumerSpec(
         service=SERVICE,
         group_id="strikeflow-executor",
-        topics=(ORDER_COMMANDS,),
+        topics=(ORDER_COMMANDS, MARKET_BARS),
         watch=((CONTROL, on_control),),
         outbox=outbox,
         relay_interval_s=settings.outbox_relay_interval_s,

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal, Protocol
 
-from libs.common.messages import SubmitOrder
+from libs.common.messages import Instrument, SubmitOrder
 
 
 class OrderStatus(StrEnum):
@@ -70,3 +70,15 @@ class Broker(Protocol):
     async def lookup(self, order: SubmitOrder) -> BrokerResult | None:
         """Find an order the broker may have received; None if it has no such order."""
         ...
+
+    async def mark(self, instrument: Instrument, underlying: Decimal) -> Mark:
+        """The current price of a contract, and where it came from."""
+        ...
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A contract's current price."""
+
+    price: Decimal
+    source: Literal["quote", "model"]

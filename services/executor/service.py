@@ -12,16 +12,20 @@ from libs.common.db import Connection, Outbox
 from libs.common.logging import get_logger
 from libs.common.messages import (
     AnyMessage,
+    BarClosed,
     FillReported,
+    Instrument,
+    MarkUpdated,
     OrderAccepted,
     OrderFilled,
     OrderRejected,
     Purpose,
+    Side,
     SubmitOrder,
     TradingState,
     derived_id,
 )
-from libs.common.topics import FILLS, ORDER_EVENTS
+from libs.common.topics import FILLS, MARKS, ORDER_EVENTS
 from services.executor.broker import Broker, BrokerResult, OrderStatus, check_transition
 
 log = get_logger(__name__)
@@ -57,9 +61,42 @@ class ExecutorService:
         self.outbox = outbox
 
     async def handle(self, message: AnyMessage, _record: object = None) -> None:
-        """Handle one record of the order-command topic."""
+        """Handle one record of the order-command or market-bar topic."""
         if isinstance(message, SubmitOrder):
             await self.on_submit(message)
+        elif isinstance(message, BarClosed):
+            await self.publish_marks(message.close)
+
+    async def held(self) -> dict[str, tuple[Instrument, int]]:
+        """Net filled quantity per contract, from the executor's own order book."""
+        rows = await self._pool.fetch(
+            "SELECT command, filled_quantity FROM executor.orders WHERE filled_quantity > 0"
+        )
+        net: dict[str, tuple[Instrument, int]] = {}
+        for row in rows:
+            order = SubmitOrder.model_validate_json(row["command"])
+            signed = row["filled_quantity"] * (1 if order.side is Side.BUY else -1)
+            instrument, qty = net.get(order.instrument.key, (order.instrument, 0))
+            net[order.instrument.key] = (instrument, qty + signed)
+        return {k: v for k, v in net.items() if v[1] != 0}
+
+    async def publish_marks(self, underlying: Decimal) -> int:
+        """Mark every held contract at the index level; return how many marks were staged."""
+        held = await self.held()
+        now = self._clock.now()
+        async with self._pool.acquire() as conn, conn.transaction():
+            for key, (instrument, _qty) in sorted(held.items()):
+                mark = await self._broker.mark(instrument, underlying)
+                event = MarkUpdated(
+                    ts_event=now,
+                    instrument=instrument,
+                    price=mark.price,
+                    underlying=underlying,
+                    price_source=mark.source,
+                )
+                await self.outbox.add(conn, MARKS, key, event)
+        self.outbox.wake()
+        return len(held)
 
     async def on_submit(self, order: SubmitOrder) -> None:
         """Record the intent, call the broker once, record what it said."""

@@ -10,7 +10,15 @@ from libs.common.http import serve
 from libs.common.kafka import Handler
 from libs.common.logging import configure_logging
 from libs.common.metrics import new_registry
-from libs.common.topics import CONTROL, FILLS, ORDER_COMMANDS, ORDER_EVENTS, RISK_DECISIONS, SIGNALS
+from libs.common.topics import (
+    CONTROL,
+    FILLS,
+    MARKS,
+    ORDER_COMMANDS,
+    ORDER_EVENTS,
+    RISK_DECISIONS,
+    SIGNALS,
+)
 from services.ledger.service import LedgerService
 from services.ledger.settings import LedgerSettings
 
@@ -22,12 +30,12 @@ def create_app(settings: LedgerSettings, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
 
     async def build(res: Resources) -> Handler:
-        return LedgerService(res.pool).handle
+        return LedgerService(res.pool, res.producer, clock).handle
 
     spec = ConsumerSpec(
         service=SERVICE,
         group_id="strikeflow-ledger",
-        topics=(SIGNALS, RISK_DECISIONS, ORDER_COMMANDS, ORDER_EVENTS, FILLS, CONTROL),
+        topics=(SIGNALS, RISK_DECISIONS, ORDER_COMMANDS, ORDER_EVENTS, FILLS, CONTROL, MARKS),
     )
     return consumer_service_app(settings, spec, clock, new_registry(), build, "strikeflow ledger")
 

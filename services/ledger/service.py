@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import asyncpg
+from aiokafka import AIOKafkaProducer
 
+from libs.common.clock import IST, Clock, SystemClock
 from libs.common.db import Connection
+from libs.common.kafka import publish
 from libs.common.logging import get_logger
 from libs.common.messages import (
     AnyMessage,
     ControlSet,
     FillReported,
+    MarkUpdated,
     OrderAccepted,
     OrderEvent,
     OrderFilled,
     OrderRejected,
+    PnlSnapshot,
     RiskDecisionMade,
     Side,
     SignalReceived,
     SubmitOrder,
     TradingStateChanged,
 )
+from libs.common.topics import PNL
 from services.ledger.positions import Position, apply_fill
 
 log = get_logger(__name__)
@@ -39,8 +46,15 @@ _EVENT_STATUS = {
 class LedgerService:
     """Writes each message in one transaction, idempotent by message id."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer[bytes, bytes] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self._pool = pool
+        self._producer = producer
+        self._clock = clock or SystemClock()
 
     async def handle(self, message: AnyMessage, _record: object = None) -> None:
         """Book one message unless it was booked before."""
@@ -54,6 +68,57 @@ class LedgerService:
             if first is None:
                 return
             await self._book(conn, message)
+        if isinstance(message, FillReported | MarkUpdated):
+            await self.publish_pnl()
+
+    async def pnl_snapshot(self) -> PnlSnapshot:
+        """Today's (IST) P&L: realised today, open positions at their marks, today's charges."""
+        now = self._clock.now()
+        today = now.astimezone(IST).date()
+        fills = await self._pool.fetchrow(
+            "SELECT coalesce(sum(realized_pnl), 0) AS realized, coalesce(sum(charges), 0) AS "
+            "charges FROM ledger.fills WHERE (filled_at AT TIME ZONE 'Asia/Kolkata')::date = $1",
+            today,
+        )
+        open_ = await self._pool.fetchrow(
+            "SELECT coalesce(sum((coalesce(mark_price, average_price) - average_price) "
+            "* net_quantity), 0) AS unrealized, count(*) AS n, "
+            "count(*) FILTER (WHERE mark_price IS NULL) AS unmarked "
+            "FROM ledger.positions WHERE net_quantity <> 0"
+        )
+        if fills is None or open_ is None:
+            raise RuntimeError("aggregate queries returned no row")
+        realized, charges = Decimal(fills["realized"]), Decimal(fills["charges"])
+        unrealized = Decimal(open_["unrealized"])
+        return PnlSnapshot(
+            ts_event=now,
+            trading_day=today,
+            realized=realized,
+            unrealized=unrealized,
+            charges=charges,
+            net=realized + unrealized - charges,
+            open_positions=int(open_["n"]),
+            marks_missing=int(open_["unmarked"]),
+        )
+
+    async def publish_pnl(self) -> PnlSnapshot:
+        """Record and publish the current daily P&L snapshot."""
+        snapshot = await self.pnl_snapshot()
+        await self._pool.execute(
+            "INSERT INTO ledger.pnl_snapshots (message_id, trading_day, realized, unrealized, "
+            "charges, net, open_positions, taken_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+            snapshot.message_id,
+            snapshot.trading_day,
+            snapshot.realized,
+            snapshot.unrealized,
+            snapshot.charges,
+            snapshot.net,
+            snapshot.open_positions,
+            snapshot.ts_event,
+        )
+        if self._producer is not None:
+            await publish(self._producer, PNL, snapshot, key="account")
+        return snapshot
 
     async def _book(self, conn: Connection, message: AnyMessage) -> None:
         if isinstance(message, SignalReceived):
@@ -70,6 +135,8 @@ class LedgerService:
             await _control(conn, message)
         elif isinstance(message, ControlSet):
             await _control_fact(conn, message)
+        elif isinstance(message, MarkUpdated):
+            await _mark(conn, message)
 
 
 async def _signal(conn: Connection, m: SignalReceived) -> None:
@@ -204,6 +271,11 @@ async def _fill(conn: Connection, m: FillReported) -> None:
     signed = m.quantity if m.side is Side.BUY else -m.quantity
     after = apply_fill(before, signed, m.price)
     await conn.execute(
+        "UPDATE ledger.fills SET realized_pnl = $2 WHERE fill_id = $1",
+        m.fill_id,
+        after.realized_pnl - before.realized_pnl,
+    )
+    await conn.execute(
         "INSERT INTO ledger.positions (instrument_key, symbol, expiry, strike, option_right, "
         "net_quantity, average_price, realized_pnl, charges, opened_at, updated_at) "
         "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$10) ON CONFLICT (instrument_key) DO UPDATE SET "
@@ -253,5 +325,16 @@ async def _control_fact(conn: Connection, m: ControlSet) -> None:
         json.dumps(m.values),
         m.changed_by,
         m.reason,
+        m.ts_event,
+    )
+
+
+async def _mark(conn: Connection, m: MarkUpdated) -> None:
+    await conn.execute(
+        "UPDATE ledger.positions SET mark_price = $2, mark_source = $3, marked_at = $4 "
+        "WHERE instrument_key = $1 AND (marked_at IS NULL OR marked_at <= $4)",
+        m.instrument.key,
+        m.price,
+        m.price_source,
         m.ts_event,
     )

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiolimiter import AsyncLimiter
 from fastapi import FastAPI
 
-from libs.common.clock import Clock, SystemClock
+from libs.common.clock import IST, Clock, SystemClock
 from libs.common.consumer_app import ConsumerSpec, Resources, consumer_service_app
 from libs.common.control import apply_control, effective_state, state_reasons
 from libs.common.db import Outbox
 from libs.common.http import serve
-from libs.common.kafka import Handler
+from libs.common.kafka import Handler, publish
 from libs.common.logging import configure_logging, get_logger
-from libs.common.messages import AnyMessage, ControlSet
+from libs.common.messages import AnyMessage, ControlSet, Message, PnlSnapshot
 from libs.common.metrics import new_registry
-from libs.common.topics import CONTROL, MARKET_BARS, ORDER_COMMANDS, SIGNALS
+from libs.common.runtime import watch_compacted
+from libs.common.topics import CONTROL, MARKET_BARS, ORDER_COMMANDS, PNL, SIGNALS, Topic
+from services.risk.loss import LossGuard, LossLimits
 from services.risk.service import ControlHolder, RiskService
 from services.risk.settings import RiskSettings
 
@@ -56,6 +60,33 @@ def create_app(settings: RiskSettings, clock: Clock | None = None) -> FastAPI:
             )
 
     async def build(res: Resources) -> Handler:
+        async def send(topic: Topic, message: Message, key: str) -> None:
+            await publish(res.producer, topic, message, key=key)
+
+        guard = LossGuard(
+            LossLimits(settings.max_daily_loss, settings.loss_warn_fraction, settings.panic_loss),
+            control,
+            send,
+            clock,
+        )
+
+        loaded = asyncio.Event()
+
+        async def on_pnl(message: AnyMessage) -> None:
+            # Replayed snapshots are history: the control facts they caused are already on the
+            # control topic, and an operator may have cleared them since. Act on live ones only,
+            # and only for today's trading day.
+            if not isinstance(message, PnlSnapshot) or not loaded.is_set():
+                return
+            if message.trading_day != clock.now().astimezone(IST).date():
+                return
+            await guard.on_snapshot(message)
+
+        res.tasks.spawn(
+            watch_compacted(settings.kafka_bootstrap_servers, PNL, "risk-pnl", on_pnl, loaded),
+            "watch-pnl",
+        )
+        await asyncio.wait_for(loaded.wait(), timeout=30)
         return RiskService(res.pool, outbox, clock, control, settings).handle
 
     spec = ConsumerSpec(

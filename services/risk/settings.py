@@ -43,6 +43,15 @@ class RiskSettings(ServiceSettings):
     max_margin: Decimal = Field(
         default=Decimal(600000), ge=0, description="Largest estimated margin in use, rupees"
     )
+    max_daily_loss: Decimal = Field(
+        default=Decimal(50000), gt=0, description="Daily net loss (MTM) that halts new entries"
+    )
+    loss_warn_fraction: Decimal = Field(
+        default=Decimal("0.8"), gt=0, le=1, description="Warn at this fraction of the daily limit"
+    )
+    panic_loss: Decimal = Field(
+        default=Decimal(75000), gt=0, description="Daily net loss that runs the emergency stop"
+    )
     order_rate_per_s: float = Field(
         default=5.0,
         gt=0,

@@ -7,11 +7,11 @@ from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from libs.common.clock import IST, Clock
-from libs.common.messages import Side, SubmitOrder
+from libs.common.messages import Instrument, Side, SubmitOrder
 from libs.market import charges as charges_model
-from libs.market.contract import TICK_SIZE, Right
+from libs.market.contract import TICK_SIZE, Right, round_to_tick
 from libs.market.pricing import bs_price, year_fraction
-from services.executor.broker import BrokerResult, Execution, OrderStatus
+from services.executor.broker import BrokerResult, Execution, Mark, OrderStatus
 
 _HUNDRED = Decimal(100)
 
@@ -35,13 +35,14 @@ def model_mid(order: SubmitOrder, clock: Clock, iv: float) -> Decimal:
     """Black-Scholes mid of the order's contract at the decision's index level."""
     if order.underlying_price is None:
         raise ValueError("a model quote needs the underlying price")
-    t = year_fraction(clock.now(), order.instrument.expiry)
+    return model_value(order.instrument, order.underlying_price, clock, iv)
+
+
+def model_value(instrument: Instrument, underlying: Decimal, clock: Clock, iv: float) -> Decimal:
+    """Black-Scholes value of a contract at an index level, now."""
+    t = year_fraction(clock.now(), instrument.expiry)
     value = bs_price(
-        float(order.underlying_price),
-        float(order.instrument.strike),
-        t,
-        iv,
-        Right(order.instrument.right.value),
+        float(underlying), float(instrument.strike), t, iv, Right(instrument.right.value)
     )
     return Decimal(repr(value))
 
@@ -91,3 +92,8 @@ class PaperBroker:
     async def lookup(self, order: SubmitOrder) -> BrokerResult | None:
         """The paper book lives in the executor's own tables: an unrecorded order never filled."""
         return None
+
+    async def mark(self, instrument: Instrument, underlying: Decimal) -> Mark:
+        """The model mid on the tick: what the paper book is marked at."""
+        mid = model_value(instrument, underlying, self._clock, self._model.iv)
+        return Mark(max(round_to_tick(mid), TICK_SIZE), "model")

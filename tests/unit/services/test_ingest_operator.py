@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 import uuid
 from typing import Any
 
 import pytest
+import structlog
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
@@ -158,14 +161,18 @@ def test_operator_token_when_routes_used_never_appears_in_logs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     configure_logging("ingest", "DEBUG")
-    client, _ = make_client()
+    try:
+        client, _ = make_client()
+        for path, body in ROUTES:
+            client.post(path, json=body, headers=AUTH)
+            client.post(path, json=body, headers={"Authorization": f"Bearer {TOKEN}x"})
+        client.post(ROUTES[0][0], json={"reason": TOKEN[:3] + "..."}, headers=AUTH)
+        out = capsys.readouterr()
+    finally:
+        # The logger wrote to the captured stream; later tests must not inherit it.
+        structlog.reset_defaults()
+        logging.basicConfig(stream=sys.__stderr__, force=True)
 
-    for path, body in ROUTES:
-        client.post(path, json=body, headers=AUTH)
-        client.post(path, json=body, headers={"Authorization": f"Bearer {TOKEN}x"})
-    client.post(ROUTES[0][0], json={"reason": TOKEN[:3] + "..."}, headers=AUTH)
-
-    out = capsys.readouterr()
     logs = out.out + out.err
     assert "control_set" in logs
     assert "operator_token_wrong" in logs
