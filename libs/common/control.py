@@ -27,6 +27,7 @@ class ControlFacts:
     circuit: str = "closed"
     limits: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     last_loss_halt_day: str | None = None
+    circuit_values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     last_change: ControlSet | None = None
 
 
@@ -48,7 +49,11 @@ def apply_control(facts: ControlFacts, message: ControlSet) -> ControlFacts:
             last_loss_halt_day=message.values.get("trading_day") if message.engaged else None,
         )
     elif key is ControlKey.CIRCUIT:
-        facts = replace(facts, circuit=message.values.get("state", "closed"))
+        facts = replace(
+            facts,
+            circuit=message.values.get("state", "closed"),
+            circuit_values=MappingProxyType(dict(message.values)),
+        )
     elif key is ControlKey.LIMITS:
         facts = replace(facts, limits=MappingProxyType(dict(message.values)))
     return replace(facts, last_change=message)
@@ -86,5 +91,6 @@ def state_reasons(facts: ControlFacts) -> tuple[str, ...]:
     if facts.loss_halt:
         reasons.append("daily loss limit reached")
     if facts.circuit == "open":
-        reasons.append("circuit breaker is open")
+        why = facts.circuit_values.get("reason")
+        reasons.append(f"circuit breaker is open ({why})" if why else "circuit breaker is open")
     return tuple(reasons)

@@ -334,6 +334,16 @@ class PnlSnapshot(Message):
     marks_missing: int = Field(description="Open positions without a mark (valued at cost)")
 
 
+class TradeClosed(Message):
+    """Every leg of a trade is flat: its result."""
+
+    type: Literal["TradeClosed"] = "TradeClosed"
+    trade_id: uuid.UUID
+    signal: SignalName
+    net_pnl: Decimal = Field(description="Sell minus buy notional, less charges, rupees")
+    charges: Decimal
+
+
 class Heartbeat(Message):
     """A service's periodic report of its own health."""
 
@@ -361,6 +371,7 @@ AnyMessage = Annotated[
     | BarClosed
     | MarkUpdated
     | PnlSnapshot
+    | TradeClosed
     | Heartbeat,
     Field(discriminator="type"),
 ]

@@ -9,7 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class ServiceSettings(BaseSettings):
     """Kafka, PostgreSQL, logging and HTTP settings every service needs."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:19092",
@@ -20,6 +22,12 @@ class ServiceSettings(BaseSettings):
         default=SecretStr("postgresql://strikeflow@127.0.0.1:15432/strikeflow"),
         validation_alias=AliasChoices("DATABASE_URL"),
         description="PostgreSQL DSN (asyncpg form)",
+    )
+    consumer_group_prefix: str = Field(
+        default="strikeflow",
+        validation_alias=AliasChoices("KAFKA_CONSUMER_GROUP_PREFIX"),
+        description="Prefix of every consumer group name (one group per service)",
+        pattern=r"^[A-Za-z0-9._-]{1,64}$",
     )
     log_level: str = Field(
         default="INFO", validation_alias=AliasChoices("LOG_LEVEL"), description="Log level"

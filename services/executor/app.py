@@ -61,7 +61,7 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
 
     spec = ConsumerSpec(
         service=SERVICE,
-        group_id="strikeflow-executor",
+        group_id=f"{settings.consumer_group_prefix}-executor",
         topics=(ORDER_COMMANDS, MARKET_BARS),
         watch=((CONTROL, on_control),),
         outbox=outbox,

@@ -177,6 +177,13 @@ async def _square_off(request: Request, who: str, reason: str) -> uuid.UUID:
     return command.command_id
 
 
+@router.post("/api/v2/safety/circuit-breaker/reset", summary="Close the circuit breaker")
+async def reset_breaker(request: Request, body: Reason, who: Operator) -> dict[str, object]:
+    """Operator reset: the breaker closes and forgets its error and loss history."""
+    message = await _set(request, who, ControlKey.CIRCUIT, body.reason, values={"state": "closed"})
+    return _answer(message)
+
+
 @router.post("/api/v2/trading/square-off-all", summary="Close every open trade now")
 async def square_off_all(request: Request, body: Reason, who: Operator) -> dict[str, object]:
     """Close every open trade, main legs before hedges."""

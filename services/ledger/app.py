@@ -34,7 +34,7 @@ def create_app(settings: LedgerSettings, clock: Clock | None = None) -> FastAPI:
 
     spec = ConsumerSpec(
         service=SERVICE,
-        group_id="strikeflow-ledger",
+        group_id=f"{settings.consumer_group_prefix}-ledger",
         topics=(SIGNALS, RISK_DECISIONS, ORDER_COMMANDS, ORDER_EVENTS, FILLS, CONTROL, MARKS),
     )
     return consumer_service_app(settings, spec, clock, new_registry(), build, "strikeflow ledger")

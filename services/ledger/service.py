@@ -26,6 +26,7 @@ from libs.common.messages import (
     Side,
     SignalReceived,
     SubmitOrder,
+    TradeClosed,
     TradingStateChanged,
 )
 from libs.common.topics import PNL
@@ -55,6 +56,7 @@ class LedgerService:
         self._pool = pool
         self._producer = producer
         self._clock = clock or SystemClock()
+        self._closed: list[TradeClosed] = []
 
     async def handle(self, message: AnyMessage, _record: object = None) -> None:
         """Book one message unless it was booked before."""
@@ -68,6 +70,11 @@ class LedgerService:
             if first is None:
                 return
             await self._book(conn, message)
+        while self._closed:
+            closed = self._closed.pop(0)
+            log.info("trade_closed", trade_id=str(closed.trade_id), net_pnl=str(closed.net_pnl))
+            if self._producer is not None:
+                await publish(self._producer, PNL, closed, key=str(closed.trade_id))
         if isinstance(message, FillReported | MarkUpdated):
             await self.publish_pnl()
 
@@ -130,7 +137,9 @@ class LedgerService:
         elif isinstance(message, OrderAccepted | OrderRejected | OrderFilled):
             await _order_event(conn, message)
         elif isinstance(message, FillReported):
-            await _fill(conn, message)
+            closed = await _fill(conn, message)
+            if closed is not None:
+                self._closed.append(closed)
         elif isinstance(message, TradingStateChanged):
             await _control(conn, message)
         elif isinstance(message, ControlSet):
@@ -235,7 +244,7 @@ async def _order_event(conn: Connection, m: OrderEvent) -> None:
     )
 
 
-async def _fill(conn: Connection, m: FillReported) -> None:
+async def _fill(conn: Connection, m: FillReported) -> TradeClosed | None:
     inserted = await conn.fetchval(
         "INSERT INTO ledger.fills (fill_id, message_id, client_order_id, trade_id, signal, "
         "purpose, leg, instrument_key, side, quantity, price, charges, price_source, filled_at) "
@@ -257,7 +266,7 @@ async def _fill(conn: Connection, m: FillReported) -> None:
         m.ts_event,
     )
     if inserted is None:
-        return
+        return None
     row = await conn.fetchrow(
         "SELECT net_quantity, average_price, realized_pnl FROM ledger.positions "
         "WHERE instrument_key = $1 FOR UPDATE",
@@ -298,6 +307,32 @@ async def _fill(conn: Connection, m: FillReported) -> None:
         instrument=m.instrument.key,
         net_quantity=after.net_quantity,
         trade_id=str(m.trade_id),
+    )
+    return await _trade_result(conn, m)
+
+
+async def _trade_result(conn: Connection, m: FillReported) -> TradeClosed | None:
+    """The trade's result if this fill left every one of its legs flat."""
+    if m.purpose.value != "exit":
+        return None
+    row = await conn.fetchrow(
+        "SELECT bool_and(net = 0) AS flat, sum(cash) AS cash, sum(charges) AS charges FROM ("
+        " SELECT instrument_key,"
+        "  sum(CASE side WHEN 'BUY' THEN quantity ELSE -quantity END) AS net,"
+        "  sum(CASE side WHEN 'SELL' THEN price * quantity ELSE -price * quantity END) AS cash,"
+        "  sum(charges) AS charges"
+        " FROM ledger.fills WHERE trade_id = $1 GROUP BY instrument_key) legs",
+        m.trade_id,
+    )
+    if row is None or not row["flat"]:
+        return None
+    charges = Decimal(row["charges"])
+    return TradeClosed(
+        ts_event=m.ts_event,
+        trade_id=m.trade_id,
+        signal=m.signal,
+        net_pnl=Decimal(row["cash"]) - charges,
+        charges=charges,
     )
 
 

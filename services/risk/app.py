@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from aiolimiter import AsyncLimiter
 from fastapi import FastAPI
@@ -14,10 +15,20 @@ from libs.common.db import Outbox
 from libs.common.http import serve
 from libs.common.kafka import Handler, publish
 from libs.common.logging import configure_logging, get_logger
-from libs.common.messages import AnyMessage, ControlSet, Message, PnlSnapshot
+from libs.common.messages import AnyMessage, ControlSet, Message, PnlSnapshot, TradeClosed
 from libs.common.metrics import new_registry
 from libs.common.runtime import watch_compacted
-from libs.common.topics import CONTROL, MARKET_BARS, ORDER_COMMANDS, PNL, SIGNALS, Topic
+from libs.common.topics import (
+    CONTROL,
+    MARKET_BARS,
+    ORDER_COMMANDS,
+    ORDER_EVENTS,
+    PNL,
+    SIGNALS,
+    Topic,
+)
+from services.risk.breaker import BreakerConfig
+from services.risk.circuit import CircuitKeeper
 from services.risk.loss import LossGuard, LossLimits
 from services.risk.service import ControlHolder, RiskService
 from services.risk.settings import RiskSettings
@@ -42,12 +53,23 @@ def create_app(settings: RiskSettings, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
     control = ControlHolder()
     outbox = build_outbox(settings)
+    circuit = CircuitKeeper(
+        BreakerConfig(
+            error_burst=settings.breaker_error_burst,
+            error_window=timedelta(seconds=settings.breaker_error_window_s),
+            max_consecutive_losses=settings.max_consecutive_losses,
+            max_single_trade_loss=settings.max_single_trade_loss,
+            cooldown=timedelta(seconds=settings.breaker_cooldown_s),
+        ),
+        clock,
+    )
 
     async def on_control(message: AnyMessage) -> None:
         if isinstance(message, ControlSet):
             before = effective_state(control.facts)
             control.facts = apply_control(control.facts, message)
             after = effective_state(control.facts)
+            circuit.on_control(message)
             log.warning(
                 "control_applied",
                 key=message.key,
@@ -63,6 +85,9 @@ def create_app(settings: RiskSettings, clock: Clock | None = None) -> FastAPI:
         async def send(topic: Topic, message: Message, key: str) -> None:
             await publish(res.producer, topic, message, key=key)
 
+        circuit.bind(send)
+        circuit.restore(control.facts.circuit_values)
+        res.tasks.spawn(circuit.run(), "circuit-breaker")
         guard = LossGuard(
             LossLimits(settings.max_daily_loss, settings.loss_warn_fraction, settings.panic_loss),
             control,
@@ -76,6 +101,9 @@ def create_app(settings: RiskSettings, clock: Clock | None = None) -> FastAPI:
             # Replayed snapshots are history: the control facts they caused are already on the
             # control topic, and an operator may have cleared them since. Act on live ones only,
             # and only for today's trading day.
+            if isinstance(message, TradeClosed):
+                await circuit.on_trade_closed(message, live=loaded.is_set())
+                return
             if not isinstance(message, PnlSnapshot) or not loaded.is_set():
                 return
             if message.trading_day != clock.now().astimezone(IST).date():
@@ -87,12 +115,12 @@ def create_app(settings: RiskSettings, clock: Clock | None = None) -> FastAPI:
             "watch-pnl",
         )
         await asyncio.wait_for(loaded.wait(), timeout=30)
-        return RiskService(res.pool, outbox, clock, control, settings).handle
+        return RiskService(res.pool, outbox, clock, control, settings, circuit).handle
 
     spec = ConsumerSpec(
         service=SERVICE,
-        group_id="strikeflow-risk",
-        topics=(SIGNALS, MARKET_BARS),
+        group_id=f"{settings.consumer_group_prefix}-risk",
+        topics=(SIGNALS, MARKET_BARS, ORDER_EVENTS),
         watch=((CONTROL, on_control),),
         outbox=outbox,
         relay_interval_s=settings.outbox_relay_interval_s,

@@ -20,6 +20,8 @@ from libs.common.messages import (
     DecisionOutcome,
     Instrument,
     Leg,
+    OrderFilled,
+    OrderRejected,
     Purpose,
     ResolvePending,
     RiskDecisionMade,
@@ -36,6 +38,7 @@ from libs.market.calendar import CalendarRangeError, is_trading_day
 from libs.market.expiries import is_expiry_day
 from libs.market.lots import LotSizeUnknownError
 from services.risk.checks import GateView, run_checks
+from services.risk.circuit import CircuitKeeper
 from services.risk.construction import (
     LegPlan,
     TradeSettings,
@@ -113,7 +116,9 @@ class RiskService:
         clock: Clock,
         control: ControlHolder,
         settings: RiskSettings,
+        circuit: CircuitKeeper | None = None,
     ) -> None:
+        self._circuit = circuit
         self._pool = pool
         self.outbox = outbox
         self._clock = clock
@@ -139,6 +144,8 @@ class RiskService:
             await self.resolve_pending(message)
         elif isinstance(message, BarClosed):
             await self.on_bar(message)
+        elif isinstance(message, OrderRejected | OrderFilled) and self._circuit is not None:
+            await self._circuit.on_order_event(message)
 
     # -- signals ----------------------------------------------------------------------------
 
@@ -272,6 +279,8 @@ class RiskService:
                 trade_id,
             )
         reasons = run_checks(await self.gate_view(conn, SignalAction.ENTRY))
+        if self._circuit is not None and (trial := self._circuit.entry_allowed()):
+            reasons = (*reasons, trial)
         if reasons:
             return Decision(DecisionOutcome.DENIED, reasons)
         if not via_approval and not self._control.facts.automation:
@@ -295,6 +304,8 @@ class RiskService:
             stop_level(signal),
             signal.signal.bullish,
         )
+        if self._circuit is not None:
+            self._circuit.entry_approved(trade_id)
         commands = self._commands(
             signal.signal_id,
             signal.signal,

@@ -52,6 +52,19 @@ class RiskSettings(ServiceSettings):
     panic_loss: Decimal = Field(
         default=Decimal(75000), gt=0, description="Daily net loss that runs the emergency stop"
     )
+    breaker_error_burst: int = Field(
+        default=5, ge=1, description="Broker errors within the window that open the breaker"
+    )
+    breaker_error_window_s: int = Field(default=60, ge=1, description="Error window, seconds")
+    breaker_cooldown_s: int = Field(
+        default=900, ge=1, description="Seconds open before one trial entry is let through"
+    )
+    max_consecutive_losses: int = Field(
+        default=3, ge=1, description="Losing trades in a row that open the breaker"
+    )
+    max_single_trade_loss: Decimal = Field(
+        default=Decimal(25000), gt=0, description="One trade's loss that opens the breaker"
+    )
     order_rate_per_s: float = Field(
         default=5.0,
         gt=0,

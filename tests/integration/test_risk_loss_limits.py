@@ -47,10 +47,11 @@ from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 HALT, PANIC = Decimal(1500), Decimal(4000)
+PREFIX = f"loss-test-{uuid.uuid4().hex[:8]}"
 GROUPS: dict[str, tuple[Topic, ...]] = {
-    "strikeflow-risk": (SIGNALS, MARKET_BARS),
-    "strikeflow-executor": (ORDER_COMMANDS, MARKET_BARS),
-    "strikeflow-ledger": (
+    f"{PREFIX}-risk": (SIGNALS, MARKET_BARS, ORDER_EVENTS),
+    f"{PREFIX}-executor": (ORDER_COMMANDS, MARKET_BARS),
+    f"{PREFIX}-ledger": (
         SIGNALS,
         RISK_DECISIONS,
         ORDER_COMMANDS,
@@ -63,7 +64,8 @@ GROUPS: dict[str, tuple[Topic, ...]] = {
 
 
 async def _start_groups_at_end(bootstrap: str) -> None:
-    """The services under test start from now, not from other tests' records."""
+    """The services under test (fresh consumer groups) start from now, not from other tests'
+    records."""
     for group, topics in GROUPS.items():
         consumer: AIOKafkaConsumer[bytes, bytes] = AIOKafkaConsumer(
             bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
@@ -80,7 +82,11 @@ async def _start_groups_at_end(bootstrap: str) -> None:
 
 @contextlib.contextmanager
 def running(database: str, bootstrap: str) -> Iterator[dict[str, TestClient]]:
-    common: dict[str, Any] = {"database_url": database, "kafka_bootstrap_servers": bootstrap}
+    common: dict[str, Any] = {
+        "database_url": database,
+        "kafka_bootstrap_servers": bootstrap,
+        "consumer_group_prefix": PREFIX,
+    }
     risk = RiskSettings.model_validate(
         {
             **common,

@@ -36,6 +36,7 @@ ROUTES: list[tuple[str, dict[str, Any]]] = [
     (f"/api/v2/strategy/pending/{uuid.uuid4()}/reject", {"reason": "not today"}),
     ("/api/v2/risk/limits", {"reason": "tighter", "max_open_trades": 2}),
     ("/api/v2/trading/toggle-paper-mode", {"enabled": True}),
+    ("/api/v2/safety/circuit-breaker/reset", {"reason": "broker back"}),
 ]
 
 
