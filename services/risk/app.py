@@ -115,7 +115,9 @@ def create_app(settings: RiskSettings, clock: Clock | None = None) -> FastAPI:
             "watch-pnl",
         )
         await asyncio.wait_for(loaded.wait(), timeout=30)
-        return RiskService(res.pool, outbox, clock, control, settings, circuit).handle
+        service = RiskService(res.pool, outbox, clock, control, settings, circuit)
+        res.tasks.spawn(service.run_square_off(settings.square_off_check_s), "square-off")
+        return service.handle
 
     spec = ConsumerSpec(
         service=SERVICE,

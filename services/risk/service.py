@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 import asyncpg
@@ -49,6 +50,7 @@ from services.risk.construction import (
     stop_level,
 )
 from services.risk.settings import RiskSettings
+from services.risk.squareoff import square_off_due
 
 log = get_logger(__name__)
 
@@ -292,8 +294,8 @@ class RiskService:
             return Decision(DecisionOutcome.DENIED, (f"cannot construct the trade: {exc}",))
         await conn.execute(
             "INSERT INTO risk.trades (trade_id, latch_key, signal_id, signal, trading_week, "
-            "status, lots, legs, stop_level, bullish) "
-            "VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9)",
+            "status, lots, legs, stop_level, bullish, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, $10)",
             trade_id,
             key,
             signal.signal_id,
@@ -303,6 +305,7 @@ class RiskService:
             _legs_to_json(legs),
             stop_level(signal),
             signal.signal.bullish,
+            self._clock.now(),
         )
         if self._circuit is not None:
             self._circuit.entry_approved(trade_id)
@@ -414,6 +417,54 @@ class RiskService:
         log.warning("square_off_all", trades=closed, requested_by=requested_by, reason=reason)
         self.outbox.wake()
         return closed
+
+    async def square_off_due_trades(self) -> int:
+        """Close trades whose T+N or expiry-day square-off time has come; return how many."""
+        now_ist = self._clock.now().astimezone(IST)
+        try:
+            if not is_trading_day(now_ist.date()) or now_ist.time() >= time(15, 30):
+                return 0
+        except CalendarRangeError:
+            return 0
+        closed = 0
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _DECISION_LOCK)
+            rows = await conn.fetch(
+                "SELECT trade_id, legs, signal_id, signal, created_at FROM risk.trades "
+                "WHERE status = 'open' FOR UPDATE"
+            )
+            for row in rows:
+                legs = _legs_from_json(row["legs"])
+                reason = square_off_due(
+                    row["created_at"].astimezone(IST).date(),
+                    legs[0].instrument.expiry,
+                    now_ist,
+                    self._settings.square_off_after_days,
+                    self._settings.square_off_time,
+                )
+                if reason is None:
+                    continue
+                commands = await self._close(
+                    conn,
+                    row["trade_id"],
+                    row["legs"],
+                    row["signal_id"],
+                    reason,
+                    SignalName(row["signal"]),
+                )
+                for command in commands:
+                    await self.outbox.add(conn, ORDER_COMMANDS, str(command.trade_id), command)
+                closed += 1
+                log.warning("time_square_off", trade_id=str(row["trade_id"]), reason=reason)
+        if closed:
+            self.outbox.wake()
+        return closed
+
+    async def run_square_off(self, every_s: float) -> None:
+        """Check for time-based exits forever."""
+        while True:
+            await asyncio.sleep(every_s)
+            await self.square_off_due_trades()
 
     async def on_bar(self, bar: BarClosed) -> int:
         """Exit trades whose stop the hourly close breached; return how many."""

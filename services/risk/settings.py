@@ -65,6 +65,16 @@ class RiskSettings(ServiceSettings):
     max_single_trade_loss: Decimal = Field(
         default=Decimal(25000), gt=0, description="One trade's loss that opens the breaker"
     )
+    square_off_after_days: int = Field(
+        default=2,
+        ge=0,
+        description="Square off at square_off_time on the Nth trading day "
+        "after entry (0: only on the expiry day)",
+    )
+    square_off_time: time = Field(default=time(15, 15), description="Time of square-offs (IST)")
+    square_off_check_s: float = Field(
+        default=30.0, gt=0, description="Seconds between checks for time-based exits"
+    )
     order_rate_per_s: float = Field(
         default=5.0,
         gt=0,

@@ -15,7 +15,7 @@ import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi.testclient import TestClient
 
-from libs.common.clock import FixedClock
+from libs.common.clock import IST, FixedClock
 from libs.common.db import Outbox
 from libs.common.kafka import make_producer, publish
 from libs.common.messages import (
@@ -183,7 +183,7 @@ async def test_server_side_stop_when_hourly_close_breaches_closes_trade_once(
     bearish = make_signal(signal=SignalName.S8, trading_week=week, stop_level=Decimal("24500"))
     await risk.on_signal(bullish)
     await risk.on_signal(bearish)
-    start = datetime.now(UTC) + timedelta(minutes=1)
+    start = CLOCK.now() + timedelta(hours=1)
 
     def bar(close: str) -> BarClosed:
         level = Decimal(close)
@@ -278,3 +278,25 @@ async def _decide(
 
     [decision] = await eventually(decisions, lambda d: len(d) == 1, 30, "decision")
     return decision
+
+
+async def test_time_square_off_when_t_plus_two_at_1515_closes_open_trades(
+    pool: asyncpg.Pool,
+) -> None:
+    await pool.execute("UPDATE risk.trades SET status = 'exiting' WHERE status = 'open'")
+    clock = FixedClock(datetime(2026, 11, 25, 10, 30, tzinfo=IST))
+    risk = RiskService(pool, Outbox("risk"), clock, ControlHolder(), _settings())
+    decision = await risk.on_signal(make_signal(signal=SignalName.S3, trading_week=_week()))
+    assert decision.outcome is DecisionOutcome.APPROVED
+
+    clock.set(datetime(2026, 11, 27, 15, 14, tzinfo=IST))
+    early = await risk.square_off_due_trades()
+    clock.set(datetime(2026, 11, 27, 15, 15, tzinfo=IST))
+    due = await risk.square_off_due_trades()
+    again = await risk.square_off_due_trades()
+
+    assert (early, due, again) == (0, 1, 0)
+    reason = await pool.fetchval(
+        "SELECT exit_reason FROM risk.trades WHERE trade_id = $1", decision.trade_id
+    )
+    assert reason == "T+2 square-off at 15:15 IST"
