@@ -496,6 +496,9 @@ def urls(layout: Layout) -> list[str]:
         f"webhook     POST http://127.0.0.1:{p['ingest']}/api/v2/webhook/tradingview",
         f"health      GET  http://127.0.0.1:{p['monitor']}/api/v2/health",
         f"positions   GET  http://127.0.0.1:{p['monitor']}/api/v2/trading/positions",
+        f"safety      GET  http://127.0.0.1:{p['monitor']}/api/v2/safety/status",
+        f"operator    POST http://127.0.0.1:{p['ingest']}/api/v2/safety/kill-switch  (and more)",
+        f"dry run     POST http://127.0.0.1:{p['risk']}/api/v2/safety/validate-order",
         f"API docs         http://127.0.0.1:{p['monitor']}/docs  "
         f"and http://127.0.0.1:{p['ingest']}/docs",
         "metrics          " + "  ".join(f"http://127.0.0.1:{p[s]}/metrics" for s in SERVICES),

@@ -27,6 +27,7 @@ from libs.common.topics import (
     SIGNALS,
     Topic,
 )
+from services.risk.api import router as risk_router
 from services.risk.breaker import BreakerConfig
 from services.risk.circuit import CircuitKeeper
 from services.risk.loss import LossGuard, LossLimits
@@ -53,6 +54,7 @@ def create_app(settings: RiskSettings, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
     control = ControlHolder()
     outbox = build_outbox(settings)
+    holder: dict[str, FastAPI] = {}
     circuit = CircuitKeeper(
         BreakerConfig(
             error_burst=settings.breaker_error_burst,
@@ -117,6 +119,7 @@ def create_app(settings: RiskSettings, clock: Clock | None = None) -> FastAPI:
         await asyncio.wait_for(loaded.wait(), timeout=30)
         service = RiskService(res.pool, outbox, clock, control, settings, circuit)
         res.tasks.spawn(service.run_square_off(settings.square_off_check_s), "square-off")
+        holder["app"].state.service = service
         return service.handle
 
     spec = ConsumerSpec(
@@ -137,6 +140,8 @@ def create_app(settings: RiskSettings, clock: Clock | None = None) -> FastAPI:
         details=lambda: {"trading_state": effective_state(control.facts).value},
     )
     app.state.control = control
+    app.include_router(risk_router)
+    holder["app"] = app
     return app
 
 

@@ -116,3 +116,21 @@ CHECKS = (
 def run_checks(view: GateView) -> tuple[str, ...]:
     """Run every check in order; return all denial reasons."""
     return tuple(reason for check in CHECKS if (reason := check(view)) is not None)
+
+
+def check_limit_price(limit: Decimal, reference: Decimal, tick: Decimal) -> str | None:
+    """A limit price must sit on the tick and inside NSE's limit-price protection band.
+
+    Index options: within ±20 rupees of the reference when it is at most 50, else within ±40 %.
+    """
+    if limit <= 0:
+        return f"limit price {limit} must be positive"
+    if limit % tick != 0:
+        return f"limit price {limit} is not a multiple of the tick {tick}"
+    band = Decimal(20) if reference <= 50 else reference * Decimal("0.40")
+    if abs(limit - reference) > band:
+        return (
+            f"limit price {limit} is outside the protection band {reference - band:.2f}"
+            f"-{reference + band:.2f} around {reference}"
+        )
+    return None

@@ -126,8 +126,9 @@ class RiskService:
         self._clock = clock
         self._control = control
         self._settings = settings
+        self.pool, self.clock, self.control = pool, clock, control
         self.last_close: Decimal | None = None
-        self._trade = TradeSettings(
+        self.trade_settings = self._trade = TradeSettings(
             lots=settings.lots,
             hedge_enabled=settings.hedge_enabled,
             hedge_offset_points=settings.hedge_offset_points,

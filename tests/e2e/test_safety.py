@@ -162,3 +162,29 @@ async def test_automation_off_holds_signal_until_operator_approves(
         assert signal_id not in await pending()
     finally:
         await operator("/api/v2/strategy/start-automation", {"reason": "review done"})
+
+
+async def test_validate_order_answers_with_the_same_checks_and_writes_nothing(
+    http: httpx.AsyncClient, operator: Any, ledger_db: asyncpg.Pool
+) -> None:
+    risk = os.environ.get("STRIKEFLOW_RISK_URL", "http://127.0.0.1:18002")
+    order = {"signal": "S5", "price": 24100, "trading_week": "2099-W07"}
+    trades_before = await ledger_db.fetchval("SELECT count(*) FROM risk.trades")
+
+    fine = (await http.post(f"{risk}/api/v2/safety/validate-order", json=order)).json()
+    await operator("/api/v2/safety/kill-switch", {"reason": "validate test"})
+    await eventually(lambda: _risk_state(http), lambda s: s == "HALTED", 5, "halted")
+    halted = (
+        await http.post(
+            f"{risk}/api/v2/safety/validate-order",
+            json={**order, "limit_price": "300.03", "reference_price": "100"},
+        )
+    ).json()
+
+    assert fine["would_accept"] is True, fine
+    assert [leg["side"] for leg in fine["legs"]] == ["BUY", "SELL"]
+    assert halted["would_accept"] is False
+    joined = " ".join(halted["reasons"])
+    assert "kill switch is on" in joined
+    assert "tick" in joined
+    assert await ledger_db.fetchval("SELECT count(*) FROM risk.trades") == trades_before

@@ -14,6 +14,7 @@ from services.risk.checks import (
     CHECKS,
     GateView,
     check_expiry_day,
+    check_limit_price,
     check_market_hours,
     check_max_lots,
     check_max_margin,
@@ -169,3 +170,22 @@ def test_run_checks_reports_every_reason_in_check_order() -> None:
     assert "lots exceed" in reasons[1]
     assert "trades open" in reasons[2]
     assert "estimated margin" in reasons[3]
+
+
+@pytest.mark.parametrize(
+    ("limit", "reference", "fragment"),
+    [
+        ("100.05", "100", None),
+        ("100.03", "100", "tick"),
+        ("140", "100", None),
+        ("140.05", "100", "protection band"),
+        ("59.95", "100", "protection band"),
+        ("40", "30", None),
+        ("50.05", "30", "protection band"),
+        ("0", "30", "positive"),
+    ],
+)
+def test_check_limit_price(limit: str, reference: str, fragment: str | None) -> None:
+    reason = check_limit_price(Decimal(limit), Decimal(reference), Decimal("0.05"))
+
+    assert (reason is None) if fragment is None else (fragment in (reason or ""))
