@@ -173,7 +173,7 @@ class SubmitOrder(Message):
     client_order_id: str = Field(description="Deterministic id: trade, purpose, leg, slice")
     trade_id: uuid.UUID
     signal_id: uuid.UUID
-    signal: SignalName
+    signal: SignalName | None = Field(default=None, description="None: a manual order")
     purpose: Purpose
     leg: Leg
     sequence: int = Field(ge=0, description="Order of this command within its trade action")
@@ -229,7 +229,7 @@ class FillReported(Message):
     client_order_id: str
     trade_id: uuid.UUID
     signal_id: uuid.UUID
-    signal: SignalName
+    signal: SignalName | None = Field(default=None, description="None: a manual order")
     purpose: Purpose
     leg: Leg
     instrument: Instrument
@@ -288,6 +288,20 @@ class SquareOffAll(Message):
     reason: str
 
 
+class PlaceManualOrder(Message):
+    """Command: an operator's own order, through the same gate as signals."""
+
+    type: Literal["PlaceManualOrder"] = "PlaceManualOrder"
+    command_id: uuid.UUID
+    instrument: Instrument
+    side: Side
+    lots: int = Field(gt=0)
+    purpose: Purpose
+    underlying_price: Decimal | None = None
+    requested_by: str
+    reason: str
+
+
 class ResolvePending(Message):
     """Command: approve or reject a signal that waits for an operator."""
 
@@ -339,7 +353,7 @@ class TradeClosed(Message):
 
     type: Literal["TradeClosed"] = "TradeClosed"
     trade_id: uuid.UUID
-    signal: SignalName
+    signal: SignalName | None = Field(default=None, description="None: a manual order")
     net_pnl: Decimal = Field(description="Sell minus buy notional, less charges, rupees")
     charges: Decimal
 
@@ -367,6 +381,7 @@ AnyMessage = Annotated[
     | TradingStateChanged
     | ControlSet
     | SquareOffAll
+    | PlaceManualOrder
     | ResolvePending
     | BarClosed
     | MarkUpdated

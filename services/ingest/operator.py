@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import uuid
+from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 from aiokafka.errors import KafkaError
@@ -12,17 +14,25 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from libs.common.clock import IST
 from libs.common.kafka import publish
 from libs.common.logging import get_logger
 from libs.common.messages import (
     ControlKey,
     ControlSet,
+    Instrument,
     Message,
+    OptionRight,
+    PlaceManualOrder,
+    Purpose,
     ResolvePending,
+    Side,
     SquareOffAll,
     TradingState,
 )
 from libs.common.topics import CONTROL, SIGNALS, Topic
+from libs.market.calendar import CalendarRangeError
+from libs.market.expiries import next_weekly_expiry
 from services.ingest.api import IngestContext
 
 log = get_logger(__name__)
@@ -100,6 +110,20 @@ class LimitsRequest(Reason):
         ):
             raise ValueError("give at least one of max_lots_per_trade, max_open_trades, max_margin")
         return self
+
+
+class PlaceOrderRequest(Reason):
+    """An operator's order on one NIFTY option contract."""
+
+    strike: Decimal = Field(gt=0, multiple_of=50, description="Strike, a multiple of 50")
+    option_type: OptionRight
+    expiry: date | None = Field(default=None, description="Default: the next weekly expiry")
+    side: Side
+    lots: int = Field(ge=1, le=1000)
+    purpose: Purpose = Field(description="entry opens exposure; exit reduces it")
+    underlying_price: Decimal | None = Field(
+        default=None, gt=0, description="Index level, for the paper broker's model price"
+    )
 
 
 class PaperModeRequest(BaseModel):
@@ -239,6 +263,46 @@ async def limits(request: Request, body: LimitsRequest, who: Operator) -> dict[s
     """Replace the run-time limit overrides."""
     values = {k: str(v) for k, v in body.model_dump(exclude={"reason"}).items() if v is not None}
     return _answer(await _set(request, who, ControlKey.LIMITS, body.reason, values=values))
+
+
+@router.post("/api/v2/trading/place-order", summary="A manual order through the risk gate")
+async def place_order(
+    request: Request, body: PlaceOrderRequest, who: Operator
+) -> dict[str, object]:
+    """Queue a manual order; risk applies the same checks and answers on risk.decisions."""
+    ctx: IngestContext = request.app.state.ctx
+    try:
+        expiry = body.expiry or next_weekly_expiry(ctx.clock.now().astimezone(IST).date())
+    except CalendarRangeError as exc:
+        raise OperatorError(422, f"expiry: {exc}") from exc
+    command = PlaceManualOrder(
+        ts_event=ctx.clock.now(),
+        command_id=uuid.uuid4(),
+        instrument=Instrument(
+            symbol="NIFTY", expiry=expiry, strike=body.strike, right=body.option_type
+        ),
+        side=body.side,
+        lots=body.lots,
+        purpose=body.purpose,
+        underlying_price=body.underlying_price,
+        requested_by=who,
+        reason=body.reason,
+    )
+    await _send(ctx, SIGNALS, command, "NIFTY")
+    log.warning(
+        "manual_order_requested",
+        requested_by=who,
+        instrument=command.instrument.key,
+        side=body.side,
+        lots=body.lots,
+        purpose=body.purpose,
+    )
+    return {
+        "status": "accepted",
+        "command_id": str(command.command_id),
+        "instrument": command.instrument.key,
+        "decision": "published on risk.decisions under this command_id",
+    }
 
 
 @router.post("/api/v2/trading/toggle-paper-mode", summary="Paper or live trading")

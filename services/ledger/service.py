@@ -34,6 +34,7 @@ from services.ledger.positions import Position, apply_fill
 
 log = get_logger(__name__)
 CONSUMER = "ledger"
+MANUAL = "MANUAL"  # the signal column of an operator's manual order
 
 # Order statuses are ranked SUBMITTED < ACCEPTED < REJECTED < FILLED in the SQL below, so that
 # a late event never moves an order backwards.
@@ -203,7 +204,7 @@ async def _order(conn: Connection, m: SubmitOrder) -> None:
         m.client_order_id,
         m.trade_id,
         m.signal_id,
-        m.signal.value,
+        m.signal.value if m.signal else MANUAL,
         m.purpose.value,
         m.leg.value,
         m.instrument.key,
@@ -254,7 +255,7 @@ async def _fill(conn: Connection, m: FillReported) -> TradeClosed | None:
         m.message_id,
         m.client_order_id,
         m.trade_id,
-        m.signal.value,
+        m.signal.value if m.signal else MANUAL,
         m.purpose.value,
         m.leg.value,
         m.instrument.key,

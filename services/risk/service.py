@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from decimal import Decimal
 
@@ -23,6 +23,7 @@ from libs.common.messages import (
     Leg,
     OrderFilled,
     OrderRejected,
+    PlaceManualOrder,
     Purpose,
     ResolvePending,
     RiskDecisionMade,
@@ -37,7 +38,7 @@ from libs.common.messages import (
 from libs.common.topics import ORDER_COMMANDS, RISK_DECISIONS
 from libs.market.calendar import CalendarRangeError, is_trading_day
 from libs.market.expiries import is_expiry_day
-from libs.market.lots import LotSizeUnknownError
+from libs.market.lots import LotSizeUnknownError, lot_size
 from services.risk.checks import GateView, run_checks
 from services.risk.circuit import CircuitKeeper
 from services.risk.construction import (
@@ -145,6 +146,8 @@ class RiskService:
             await self.square_off_all(message.requested_by, message.reason)
         elif isinstance(message, ResolvePending):
             await self.resolve_pending(message)
+        elif isinstance(message, PlaceManualOrder):
+            await self.on_manual(message)
         elif isinstance(message, BarClosed):
             await self.on_bar(message)
         elif isinstance(message, OrderRejected | OrderFilled) and self._circuit is not None:
@@ -162,6 +165,74 @@ class RiskService:
                 decision = await self._exit(conn, signal)
             await self._stage(conn, signal, decision)
         self._log(signal, decision)
+        self.outbox.wake()
+        return decision
+
+    async def on_manual(self, command: PlaceManualOrder) -> Decision:
+        """An operator's order: the same checks as a signal, then one leg, freeze-split."""
+        action = SignalAction.ENTRY if command.purpose is Purpose.ENTRY else SignalAction.EXIT
+        trade_id = derived_id("manual", command.command_id)
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _DECISION_LOCK)
+            view = replace(await self.gate_view(conn, action), lots=command.lots)
+            reasons = list(run_checks(view))
+            try:
+                lot = lot_size(command.instrument.expiry)
+            except (LotSizeUnknownError, CalendarRangeError) as exc:
+                reasons.append(f"cannot size the order: {exc}")
+                lot = 0
+            decision = Decision(DecisionOutcome.DENIED, tuple(reasons))
+            if not reasons:
+                plan = LegPlan(Leg.MAIN, command.instrument, command.side, command.lots * lot, lot)
+                inserted = True
+                if command.purpose is Purpose.ENTRY:
+                    inserted = (
+                        await conn.fetchval(
+                            "INSERT INTO risk.trades (trade_id, latch_key, signal_id, signal, "
+                            "trading_week, status, lots, legs, created_at) VALUES "
+                            "($1, $2, $3, 'MANUAL', 'manual', 'open', $4, $5, $6) "
+                            "ON CONFLICT (latch_key) DO NOTHING RETURNING true",
+                            trade_id,
+                            f"manual|{command.command_id}",
+                            command.command_id,
+                            command.lots,
+                            _legs_to_json([plan]),
+                            self._clock.now(),
+                        )
+                        is not None
+                    )
+                if inserted:
+                    today = self._clock.now().astimezone(IST).date()
+                    commands = self._commands(
+                        command.command_id,
+                        None,
+                        command.underlying_price,
+                        trade_id,
+                        command.purpose,
+                        [plan],
+                        today,
+                    )
+                    decision = Decision(DecisionOutcome.APPROVED, (), trade_id, commands)
+                else:
+                    decision = Decision(DecisionOutcome.DUPLICATE, ("order already placed",))
+            event = RiskDecisionMade(
+                ts_event=self._clock.now(),
+                signal_id=command.command_id,
+                trade_id=decision.trade_id,
+                action=action,
+                outcome=decision.outcome,
+                reasons=decision.reasons,
+            )
+            await self.outbox.add(conn, RISK_DECISIONS, str(command.command_id), event)
+            for order in decision.commands:
+                await self.outbox.add(conn, ORDER_COMMANDS, str(order.trade_id), order)
+        log.warning(
+            "manual_order_decided",
+            command_id=str(command.command_id),
+            requested_by=command.requested_by,
+            outcome=decision.outcome,
+            reasons=list(decision.reasons),
+        )
         self.outbox.wake()
         return decision
 
@@ -377,7 +448,7 @@ class RiskService:
         legs_json: str,
         cause_id: uuid.UUID,
         reason: str,
-        signal: SignalName,
+        signal: SignalName | None,
         underlying: Decimal | None = None,
     ) -> list[SubmitOrder]:
         await conn.execute(
@@ -410,7 +481,7 @@ class RiskService:
                     row["legs"],
                     row["signal_id"],
                     f"square-off: {reason}",
-                    SignalName(row["signal"]),
+                    _signal_name(row["signal"]),
                 )
                 for command in commands:
                     await self.outbox.add(conn, ORDER_COMMANDS, str(command.trade_id), command)
@@ -451,7 +522,7 @@ class RiskService:
                     row["legs"],
                     row["signal_id"],
                     reason,
-                    SignalName(row["signal"]),
+                    _signal_name(row["signal"]),
                 )
                 for command in commands:
                     await self.outbox.add(conn, ORDER_COMMANDS, str(command.trade_id), command)
@@ -488,7 +559,7 @@ class RiskService:
                     row["legs"],
                     row["signal_id"],
                     reason,
-                    SignalName(row["signal"]),
+                    _signal_name(row["signal"]),
                     bar.close,
                 )
                 for command in commands:
@@ -501,7 +572,7 @@ class RiskService:
     def _commands(
         self,
         cause_id: uuid.UUID,
-        signal: SignalName,
+        signal: SignalName | None,
         underlying: Decimal | None,
         trade_id: uuid.UUID,
         purpose: Purpose,
@@ -536,3 +607,8 @@ class RiskService:
 def _limit(facts: ControlFacts, name: str, default: int) -> int:
     value = facts.limits.get(name)
     return int(value) if value is not None else default
+
+
+def _signal_name(value: str) -> SignalName | None:
+    """The trade's signal; None for an operator's manual trade."""
+    return None if value == "MANUAL" else SignalName(value)

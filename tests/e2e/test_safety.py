@@ -188,3 +188,40 @@ async def test_validate_order_answers_with_the_same_checks_and_writes_nothing(
     assert "kill switch is on" in joined
     assert "tick" in joined
     assert await ledger_db.fetchval("SELECT count(*) FROM risk.trades") == trades_before
+
+
+async def test_manual_order_goes_through_the_gate_and_fills(
+    http: httpx.AsyncClient, operator: Any, ledger_db: asyncpg.Pool
+) -> None:
+    order = {
+        "reason": "manual hedge",
+        "strike": 22000,
+        "option_type": "PE",
+        "side": "BUY",
+        "lots": 1,
+        "purpose": "entry",
+        "underlying_price": 24000,
+    }
+
+    placed = await operator("/api/v2/trading/place-order", order)
+
+    assert placed.status_code == 200, placed.text
+    command_id = placed.json()["command_id"]
+
+    async def fills() -> int:
+        value = await ledger_db.fetchval(
+            "SELECT count(*) FROM ledger.fills f JOIN ledger.risk_decisions d "
+            "ON d.trade_id = f.trade_id WHERE d.signal_id = $1::uuid",
+            command_id,
+        )
+        return int(value or 0)
+
+    await eventually(fills, lambda n: n == 1, 10, "manual fill")
+    await operator("/api/v2/safety/kill-switch", {"reason": "manual order test"})
+    await eventually(lambda: _risk_state(http), lambda s: s == "HALTED", 5, "halted")
+    refused = (await operator("/api/v2/trading/place-order", order)).json()["command_id"]
+    decision = await eventually(
+        lambda: _decision(ledger_db, refused), lambda d: d is not None, 10, "denial"
+    )
+    assert decision is not None
+    assert decision[0] == "denied"

@@ -15,7 +15,14 @@ from prometheus_client import CollectorRegistry
 
 from libs.common.clock import FixedClock
 from libs.common.logging import configure_logging
-from libs.common.messages import ControlKey, ControlSet, ResolvePending, SquareOffAll, decode
+from libs.common.messages import (
+    ControlKey,
+    ControlSet,
+    PlaceManualOrder,
+    ResolvePending,
+    SquareOffAll,
+    decode,
+)
 from libs.common.topics import CONTROL, SIGNALS
 from services.ingest.api import IngestContext, IngestMetrics, RecentKeys
 from services.ingest.app import install_routes
@@ -37,6 +44,18 @@ ROUTES: list[tuple[str, dict[str, Any]]] = [
     ("/api/v2/risk/limits", {"reason": "tighter", "max_open_trades": 2}),
     ("/api/v2/trading/toggle-paper-mode", {"enabled": True}),
     ("/api/v2/safety/circuit-breaker/reset", {"reason": "broker back"}),
+    (
+        "/api/v2/trading/place-order",
+        {
+            "reason": "manual hedge",
+            "strike": 24000,
+            "option_type": "PE",
+            "side": "BUY",
+            "lots": 1,
+            "purpose": "entry",
+            "expiry": "2026-12-01",
+        },
+    ),
 ]
 
 
@@ -178,3 +197,50 @@ def test_operator_token_when_routes_used_never_appears_in_logs(
     assert "control_set" in logs
     assert "operator_token_wrong" in logs
     assert TOKEN not in logs
+
+
+def test_place_order_when_authorised_publishes_manual_order_on_signals_topic() -> None:
+    client, producer = make_client()
+
+    response = client.post(
+        "/api/v2/trading/place-order",
+        json={
+            "reason": "manual hedge",
+            "strike": 24000,
+            "option_type": "PE",
+            "side": "BUY",
+            "lots": 2,
+            "purpose": "entry",
+            "underlying_price": 24010,
+        },
+        headers=AUTH,
+    )
+
+    assert response.status_code == 200, response.text
+    message = decode(producer.sent[0]["value"])
+    assert isinstance(message, PlaceManualOrder)
+    assert producer.sent[0]["topic"] == SIGNALS.name
+    assert message.instrument.key == response.json()["instrument"]
+    assert message.lots == 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"strike": 24010}, {"lots": 0}, {"option_type": "XX"}, {"purpose": "maybe"}],
+)
+def test_place_order_when_fields_invalid_answers_422(change: dict[str, Any]) -> None:
+    client, producer = make_client()
+    body = {
+        "reason": "manual",
+        "strike": 24000,
+        "option_type": "PE",
+        "side": "BUY",
+        "lots": 1,
+        "purpose": "entry",
+        **change,
+    }
+
+    response = client.post("/api/v2/trading/place-order", json=body, headers=AUTH)
+
+    assert response.status_code == 422
+    assert producer.sent == []
