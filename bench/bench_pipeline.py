@@ -74,7 +74,7 @@ async def latency(ingest: str, dsn: str, count: int, concurrency: int, rate: flo
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
     assert pool is not None  # noqa: S101
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         rows: list[asyncpg.Record] = []
         while time.monotonic() < deadline:
             rows = await pool.fetch(
@@ -90,7 +90,14 @@ async def latency(ingest: str, dsn: str, count: int, concurrency: int, rate: flo
     finally:
         await pool.close()
     ms = [(r["filled"] - sent[r["sid"]]).total_seconds() * 1000 for r in rows]
-    base = {"alerts": count, "completed": len(ms), "rate_per_s": rate, **machine()}
+    budget = os.environ.get("RISK_ORDER_RATE_PER_S", "5")
+    base = {
+        "alerts": count,
+        "completed": len(ms),
+        "rate_per_s": rate,
+        "order_budget_per_s": budget,
+        **machine(),
+    }
     for name, q in (("p50", 50), ("p99", 99)):
         print(
             json.dumps(
@@ -167,7 +174,13 @@ def main() -> None:
     parser.add_argument("--alerts", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--rate", type=float, default=10.0, help="alerts per second")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=4.0,
+        help="alerts per second; each is two orders and risk releases at most "
+        "RISK_ORDER_RATE_PER_S orders a second, so keep rate below half of it",
+    )
     args = parser.parse_args()
     ingest = os.environ["STRIKEFLOW_INGEST_URL"]
     dsn = os.environ["DATABASE_URL"]

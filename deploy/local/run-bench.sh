@@ -6,6 +6,8 @@ UV=${UV:-uv}
 STACK="$UV run --frozen python -m deploy.local.stack"
 export RISK_MAX_OPEN_TRADES=${RISK_MAX_OPEN_TRADES:-1000000}
 export RISK_MAX_MARGIN=${RISK_MAX_MARGIN:-1000000000000000}
+# Each alert is two orders; the budget (at most 10/s) caps the pipeline at 5 alerts/s.
+export RISK_ORDER_RATE_PER_S=${RISK_ORDER_RATE_PER_S:-10}
 for script in bench/bench_*.py; do
   case "$script" in bench/bench_pipeline.py|bench/bench_kill_switch.py) continue;; esac
   $UV run --frozen python "$script"
