@@ -15,6 +15,7 @@ from libs.common.messages import (
     BarClosed,
     FillReported,
     Instrument,
+    Leg,
     MarkUpdated,
     OrderAccepted,
     OrderFilled,
@@ -116,9 +117,66 @@ class ExecutorService:
             result = BrokerResult(
                 OrderStatus.REJECTED, None, reason="trading is HALTED: entries refused"
             )
+        elif (
+            order.purpose is Purpose.ENTRY
+            and order.leg is Leg.MAIN
+            and (failed := await self._hedge_failure(order))
+        ):
+            result = BrokerResult(OrderStatus.REJECTED, None, reason=failed)
         else:
             result = await self._broker.submit(order)
         await self.record(order, result)
+        if (
+            result.status is OrderStatus.REJECTED
+            and order.purpose is Purpose.ENTRY
+            and order.leg is Leg.MAIN
+        ):
+            await self.unwind_hedge(order, result.reason or "rejected")
+
+    async def _hedge_failure(self, order: SubmitOrder) -> str | None:
+        """Why the main leg must not go out: its hedge was not filled."""
+        rows = await self._pool.fetch(
+            "SELECT status FROM executor.orders WHERE trade_id = $1 "
+            "AND client_order_id LIKE '%-entry-hedge-%'",
+            order.trade_id,
+        )
+        statuses = {OrderStatus(r["status"]) for r in rows}
+        if statuses and statuses != {OrderStatus.FILLED}:
+            return f"hedge leg not filled ({', '.join(sorted(statuses))}): main leg not placed"
+        return None
+
+    async def unwind_hedge(self, main: SubmitOrder, why: str) -> int:
+        """The main leg failed: close what the hedge bought, and say so loudly."""
+        rows = await self._pool.fetch(
+            "SELECT command, filled_quantity FROM executor.orders WHERE trade_id = $1 "
+            "AND client_order_id LIKE '%-entry-hedge-%' AND filled_quantity > 0 "
+            "ORDER BY client_order_id",
+            main.trade_id,
+        )
+        placed = 0
+        for n, row in enumerate(rows):
+            hedge = SubmitOrder.model_validate_json(row["command"])
+            cid = f"{main.trade_id.hex[:16]}-unwind-hedge-{n}"
+            unwind = hedge.model_copy(
+                update={
+                    "message_id": derived_id("command", cid),
+                    "client_order_id": cid,
+                    "purpose": Purpose.EXIT,
+                    "side": Side.SELL if hedge.side is Side.BUY else Side.BUY,
+                    "quantity": row["filled_quantity"],
+                    "ts_event": self._clock.now(),
+                }
+            )
+            log.critical(
+                "multi_leg_entry_failed_unwinding_hedge",
+                trade_id=str(main.trade_id),
+                main_order=main.client_order_id,
+                reason=why,
+                unwind_order=cid,
+            )
+            await self.on_submit(unwind)
+            placed += 1
+        return placed
 
     async def reconcile_pending(self) -> int:
         """Settle orders whose intent was recorded but whose result was not; return how many."""

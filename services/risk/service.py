@@ -150,8 +150,26 @@ class RiskService:
             await self.on_manual(message)
         elif isinstance(message, BarClosed):
             await self.on_bar(message)
-        elif isinstance(message, OrderRejected | OrderFilled) and self._circuit is not None:
-            await self._circuit.on_order_event(message)
+        elif isinstance(message, OrderRejected | OrderFilled):
+            if isinstance(message, OrderRejected):
+                await self.on_rejected(message)
+            if self._circuit is not None:
+                await self._circuit.on_order_event(message)
+
+    async def on_rejected(self, message: OrderRejected) -> None:
+        """A rejected main entry leaves no position to manage: the trade is closed out."""
+        if "-entry-main-" not in message.client_order_id:
+            return
+        updated = await self._pool.execute(
+            "UPDATE risk.trades SET status = 'exiting', exit_reason = $2, "
+            "exit_requested_at = $3 WHERE trade_id = $1 AND status = 'open'",
+            message.trade_id,
+            f"entry failed: {message.reason}"[:500],
+            self._clock.now(),
+        )
+        log.error(
+            "entry_failed", trade_id=str(message.trade_id), reason=message.reason, updated=updated
+        )
 
     # -- signals ----------------------------------------------------------------------------
 

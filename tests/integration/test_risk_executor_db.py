@@ -21,10 +21,14 @@ from libs.common.messages import (
     ControlKey,
     ControlSet,
     DecisionOutcome,
+    Leg,
+    Purpose,
     SignalAction,
     SignalName,
+    SubmitOrder,
 )
 from services.executor.adapters.paper import PaperBroker, PaperFillModel
+from services.executor.broker import BrokerResult, OrderStatus
 from services.executor.service import ExecutorService, HaltFlag
 from services.risk.service import ControlHolder, RiskService
 from services.risk.settings import RiskSettings
@@ -201,3 +205,72 @@ async def test_executor_when_intent_recorded_but_result_lost_reconciles_once(
     )
     assert status == "FILLED"
     assert fills == 1
+
+
+class RejectingMain(PaperBroker):
+    """A paper broker whose exchange refuses every main entry leg."""
+
+    async def submit(self, order: SubmitOrder) -> BrokerResult:
+        if order.leg is Leg.MAIN and order.purpose is Purpose.ENTRY:
+            return BrokerResult(OrderStatus.REJECTED, None, reason="RMS: margin shortfall")
+        return await super().submit(order)
+
+
+class RejectingHedge(PaperBroker):
+    """A paper broker whose exchange refuses every hedge entry leg."""
+
+    async def submit(self, order: SubmitOrder) -> BrokerResult:
+        if order.leg is Leg.HEDGE and order.purpose is Purpose.ENTRY:
+            return BrokerResult(OrderStatus.REJECTED, None, reason="price band")
+        return await super().submit(order)
+
+
+async def test_executor_when_main_leg_rejected_unwinds_the_filled_hedge(
+    pool: asyncpg.Pool, producer: AIOKafkaProducer[bytes, bytes]
+) -> None:
+    risk = _risk(pool, producer, ControlHolder())
+    decision = await risk.on_signal(make_signal(signal=SignalName.S7, trading_week=_week()))
+    model = PaperFillModel(0.14, Decimal(1), Decimal("0.5"), Decimal(20))
+    executor = ExecutorService(
+        pool, Outbox("executor"), RejectingMain(CLOCK, model), CLOCK, HaltFlag()
+    )
+
+    for command in decision.commands:
+        await executor.on_submit(command)
+
+    rows = await pool.fetch(
+        "SELECT client_order_id, status, filled_quantity, command->>'side' AS side "
+        "FROM executor.orders WHERE trade_id = $1 ORDER BY created_at",
+        decision.trade_id,
+    )
+    summary = [(r["client_order_id"].split("-", 1)[1], r["status"], r["side"]) for r in rows]
+    assert summary == [
+        ("entry-hedge-0", "FILLED", "BUY"),
+        ("entry-main-0", "REJECTED", "SELL"),
+        ("unwind-hedge-0", "FILLED", "SELL"),
+    ]
+
+
+async def test_executor_when_hedge_rejected_never_places_the_main_leg(
+    pool: asyncpg.Pool, producer: AIOKafkaProducer[bytes, bytes]
+) -> None:
+    risk = _risk(pool, producer, ControlHolder())
+    decision = await risk.on_signal(make_signal(signal=SignalName.S8, trading_week=_week()))
+    model = PaperFillModel(0.14, Decimal(1), Decimal("0.5"), Decimal(20))
+    broker = RejectingHedge(CLOCK, model)
+    executor = ExecutorService(pool, Outbox("executor"), broker, CLOCK, HaltFlag())
+
+    for command in decision.commands:
+        await executor.on_submit(command)
+
+    rows = await pool.fetch(
+        "SELECT client_order_id, status FROM executor.orders WHERE trade_id = $1 "
+        "ORDER BY created_at",
+        decision.trade_id,
+    )
+    assert [(r["client_order_id"].split("-", 1)[1], r["status"]) for r in rows] == [
+        ("entry-hedge-0", "REJECTED"),
+        ("entry-main-0", "REJECTED"),
+    ]
+    held = await executor.held()
+    assert not any(key.endswith(decision.commands[1].instrument.key) for key in held)
