@@ -45,8 +45,8 @@ test-e2e: install
 
 lint:
 	@$(UV) run --frozen ruff check .
-	@$(UV) run --frozen ruff format --check libs services deploy cli
-	@$(UV) run --frozen mypy libs services deploy cli
+	@$(UV) run --frozen ruff format --check libs services deploy cli sim
+	@$(UV) run --frozen mypy libs services deploy cli sim
 
 bench: install
 	@bash deploy/local/run-bench.sh
