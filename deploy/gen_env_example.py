@@ -104,6 +104,8 @@ def _render_default(field: FieldInfo) -> str:
         return str(value)
     if isinstance(value, time):
         return value.strftime("%H:%M")
+    if value is None:
+        return ""
     raise TypeError(f"no rendering for default {value!r}")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 
 from libs.common.clock import Clock, SystemClock
@@ -9,12 +11,13 @@ from libs.common.consumer_app import ConsumerSpec, Resources, consumer_service_a
 from libs.common.control import apply_control, effective_state
 from libs.common.db import Outbox
 from libs.common.http import serve
-from libs.common.kafka import Handler
+from libs.common.kafka import Handler, publish
 from libs.common.logging import configure_logging, get_logger
-from libs.common.messages import AnyMessage, ControlSet
+from libs.common.messages import AnyMessage, BarClosed, ControlSet
 from libs.common.metrics import new_registry
 from libs.common.topics import CONTROL, MARKET_BARS, ORDER_COMMANDS
 from services.executor.adapters.paper import PaperBroker, PaperFillModel
+from services.executor.adapters.replay import replay_bars
 from services.executor.broker import Broker
 from services.executor.service import ExecutorService, HaltFlag
 from services.executor.settings import ExecutorSettings
@@ -55,6 +58,21 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
 
     async def build(res: Resources) -> Handler:
         service = ExecutorService(res.pool, outbox, broker, clock, halt)
+        if settings.bars_replay_csv:
+
+            async def send_bar(bar: BarClosed) -> None:
+                await publish(res.producer, MARKET_BARS, bar, key=bar.symbol)
+
+            res.tasks.spawn(
+                replay_bars(
+                    Path(settings.bars_replay_csv),
+                    send_bar,
+                    clock,
+                    settings.bars_replay_interval_s,
+                    settings.bars_replay_from,
+                ),
+                "bar-replay",
+            )
         settled = await service.reconcile_pending()
         log.info("reconciled_before_accepting_commands", orders=settled)
         return service.handle

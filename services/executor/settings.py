@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from libs.common.settings import ServiceSettings
@@ -29,6 +30,19 @@ class ExecutorSettings(ServiceSettings):
     )
     brokerage_per_order: Decimal = Field(
         default=Decimal(20), ge=0, description="Brokerage per order, rupees"
+    )
+    bars_replay_csv: str = Field(
+        default="",
+        description="Paper demos: an hourly NIFTY bar CSV to replay onto market.bars; empty: off",
+    )
+    bars_replay_from: date | None = Field(default=None, description="First date to replay")
+    @field_validator("bars_replay_from", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    bars_replay_interval_s: float = Field(
+        default=5.0, ge=0, description="Seconds between replayed bars"
     )
     outbox_relay_interval_s: float = Field(
         default=1.0, gt=0, description="Seconds between sweeps of unpublished outbox rows"

@@ -565,7 +565,7 @@ class RiskService:
             rows = await conn.fetch(
                 "SELECT trade_id, legs, signal_id, signal, stop_level, bullish FROM risk.trades "
                 "WHERE status = 'open' AND stop_level IS NOT NULL AND created_at < $1 FOR UPDATE",
-                bar.start,
+                bar.ts_event if bar.source == "replay" else bar.start,
             )
             for row in rows:
                 if not stop_breached(row["bullish"], row["stop_level"], bar.close):

@@ -1,0 +1,389 @@
+"""The live broker: the Broker port on top of a logged-in ``BreezeConnect`` client (breeze.md 6).
+
+Every SDK call runs in one worker thread owned by the adapter (the SDK blocks and is not safe to
+share across threads on every path), under an asyncio timeout. Answers are classified once
+(:func:`classify`): ``ok``, ``empty`` (Status 500 ``No Data Found``), ``rejected`` (an explicit
+business rejection) or ``unknown`` (transport error, timeout, gateway error, session error, an
+unrecognised Status 500, anything unparseable). A ``place_order`` is never retried: an unknown
+outcome becomes ``UNKNOWN`` and is settled by :meth:`BreezeBroker.lookup` against the order list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
+from typing import Any, Literal
+
+from libs.common.clock import IST
+from libs.common.messages import Instrument, OptionRight, Side, SubmitOrder
+from libs.market import charges as charges_model
+from libs.market.contract import TICK_SIZE, round_to_tick
+from services.executor.broker import BrokerResult, Execution, Mark, OrderStatus
+
+EXCHANGE = "NFO"
+PRODUCT = "options"  # F&O "options" is carry-forward (NRML) at ICICI
+STOCK_CODES = {"NIFTY": "NIFTY", "BANKNIFTY": "CNXBAN"}  # ICICI short names (breeze.md 3.2)
+NO_DATA = "no data found"
+# Status 500 texts that prove the broker refused the request (case-insensitive substrings).
+# Any other Status 500 is treated as an unknown outcome: a server fault looks the same on the wire.
+REJECTION_MARKERS: tuple[str, ...] = (
+    "rms",
+    "margin",
+    "insufficient",
+    "lot size",
+    "freeze",
+    "tick",
+    "circuit",
+    "invalid market/limit",
+    "cannot be empty",
+    "must be",
+    "not accepted",
+    "market is closed",
+    "rejected",
+    "wrong side",
+)
+# Errors about the session or the gateway: never a proof that an order was refused.
+SESSION_MARKERS: tuple[str, ...] = (
+    "invalid user details",
+    "expired",
+    "resource not available",
+    "checksum",
+    "limit exceed",
+)
+OPEN_STATUSES = frozenset(
+    {"requested", "queued", "ordered", "partially executed", "freezed", "modified"}
+)
+PARTIAL_DONE = frozenset({"partially executed and cancelled", "partially executed and expired"})
+DEAD_STATUSES = frozenset({"cancelled", "expired"})
+
+
+class BreezeLookupError(RuntimeError):
+    """The order list could not be read: the broker may or may not hold the order."""
+
+
+class AmbiguousOrderError(RuntimeError):
+    """Several broker orders match one intent: an operator must decide which one is ours."""
+
+    def __init__(self, client_order_id: str, order_ids: list[str]) -> None:
+        super().__init__(
+            f"{len(order_ids)} broker orders match intent {client_order_id}: "
+            f"{', '.join(order_ids)}; an operator must adopt one"
+        )
+        self.client_order_id = client_order_id
+        self.order_ids = order_ids
+
+
+class BreezeQuoteError(RuntimeError):
+    """No usable quote for a contract."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One classified SDK answer."""
+
+    kind: Literal["ok", "empty", "rejected", "unknown"]
+    payload: Any = None
+    error: str = ""
+
+
+def classify(raw: object, rejection_markers: tuple[str, ...] = REJECTION_MARKERS) -> Reply:
+    """Classify a Breeze answer (breeze.md 3.1, 6.2)."""
+    if raw is None:
+        return Reply("unknown", error="no answer from the SDK (not logged in?)")
+    if not isinstance(raw, dict):
+        return Reply("unknown", error=f"unparseable answer: {raw!r:.200}")
+    status = raw.get("Status")
+    error = str(raw.get("Error") or "")
+    if status == 200 and "Success" in raw:
+        return Reply("ok", raw["Success"])
+    lowered = error.lower()
+    if status == 500 and lowered.strip() == NO_DATA:
+        return Reply("empty", error=error)
+    session_trouble = any(m in lowered for m in SESSION_MARKERS)
+    if status == 500 and not session_trouble and any(m in lowered for m in rejection_markers):
+        return Reply("rejected", error=error)
+    return Reply("unknown", error=f"Status {status}: {error or 'no error text'}")
+
+
+@dataclass(frozen=True)
+class BreezeBrokerConfig:
+    """Knobs of the live adapter."""
+
+    call_timeout_s: float = 10.0
+    protection_pct: Decimal = Decimal(5)  # how far through the touch an unpriced order may go
+    lookup_before: timedelta = timedelta(minutes=1)  # order_datetime window around ts_event
+    lookup_after: timedelta = timedelta(minutes=5)
+    brokerage: charges_model.Brokerage = field(default_factory=charges_model.Brokerage)
+    rejection_markers: tuple[str, ...] = REJECTION_MARKERS
+
+
+def expiry_param(expiry: date) -> str:
+    """Expiry as Breeze requests take it (06:00Z keeps the IST date)."""
+    return f"{expiry.isoformat()}T06:00:00.000Z"
+
+
+def _decimal(value: object) -> Decimal | None:
+    try:
+        return Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _to_tick(price: Decimal, up: bool) -> Decimal:
+    steps = (price / TICK_SIZE).to_integral_value(rounding=ROUND_CEILING if up else ROUND_FLOOR)
+    return max(steps * TICK_SIZE, TICK_SIZE).quantize(TICK_SIZE)
+
+
+def _parse_datetime(value: object) -> datetime | None:
+    try:
+        return datetime.strptime(str(value), "%d-%b-%Y %H:%M").replace(tzinfo=IST)
+    except ValueError:
+        return None
+
+
+def _parse_expiry(value: object) -> date | None:
+    try:
+        return datetime.strptime(str(value), "%d-%b-%Y").date()  # noqa: DTZ007 - a date only
+    except ValueError:
+        return None
+
+
+def _int(value: object) -> int:
+    try:
+        return int(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        return 0
+
+
+def _right(right: OptionRight) -> str:
+    return "call" if right is OptionRight.CE else "put"
+
+
+class BreezeBroker:
+    """The Broker port against ICICI Breeze (or the local simulator)."""
+
+    def __init__(self, client: Any, config: BreezeBrokerConfig | None = None) -> None:
+        self._client = client
+        self._config = config or BreezeBrokerConfig()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="breeze-sdk")
+        self._sent_prices: dict[str, Decimal] = {}
+
+    def close(self) -> None:
+        """Stop the worker thread (a call stuck in the SDK is left to finish on its own)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # ----------------------------------------------------------------------------- calls
+    async def _call(self, name: str, **kwargs: Any) -> Reply:
+        method = getattr(self._client, name)
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._pool, functools.partial(method, **kwargs))
+        try:
+            raw = await asyncio.wait_for(asyncio.shield(future), self._config.call_timeout_s)
+        except TimeoutError:
+            return Reply("unknown", error=f"{name}: no answer in {self._config.call_timeout_s}s")
+        except Exception as exc:  # noqa: BLE001 - every SDK failure is an unknown outcome
+            return Reply("unknown", error=f"{name}: {type(exc).__name__}: {exc}")
+        return classify(raw, self._config.rejection_markers)
+
+    def _contract(self, instrument: Instrument) -> dict[str, str]:
+        stock_code = STOCK_CODES.get(instrument.symbol)
+        if stock_code is None:
+            raise ValueError(f"no Breeze stock code for {instrument.symbol}")
+        return {
+            "stock_code": stock_code,
+            "exchange_code": EXCHANGE,
+            "expiry_date": expiry_param(instrument.expiry),
+            "right": _right(instrument.right),
+            "strike_price": f"{instrument.strike.normalize():f}",
+        }
+
+    async def _quote(self, instrument: Instrument) -> dict[str, Any]:
+        reply = await self._call("get_quotes", product_type=PRODUCT, **self._contract(instrument))
+        if reply.kind != "ok" or not isinstance(reply.payload, list) or not reply.payload:
+            raise BreezeQuoteError(f"no quote for {instrument.key}: {reply.error or reply.kind}")
+        row: dict[str, Any] = reply.payload[0]
+        return row
+
+    async def _protective_price(self, order: SubmitOrder) -> Decimal:
+        """Through the touch by ``protection_pct``, on the tick, inside the circuit band."""
+        row = await self._quote(order.instrument)
+        ltp = _decimal(row.get("ltp")) or Decimal(0)
+        buy = order.side is Side.BUY
+        touch = _decimal(row.get("best_offer_price" if buy else "best_bid_price"))
+        base = touch if touch is not None and touch > 0 else ltp
+        if base <= 0:
+            raise BreezeQuoteError(f"no usable price in the quote for {order.instrument.key}")
+        factor = Decimal(1) + (1 if buy else -1) * self._config.protection_pct / Decimal(100)
+        price = _to_tick(base * factor, up=buy)
+        upper = _decimal(row.get("upper_circuit"))
+        lower = _decimal(row.get("lower_circuit"))
+        if upper is not None and upper > 0:
+            price = min(price, _to_tick(upper, up=False))
+        if lower is not None and lower > 0:
+            price = max(price, _to_tick(lower, up=True))
+        return price
+
+    # ----------------------------------------------------------------------------- port
+    async def submit(self, order: SubmitOrder) -> BrokerResult:
+        """Place one limit order; never retried. Transport trouble gives UNKNOWN."""
+        try:
+            contract = self._contract(order.instrument)
+            if order.limit_price is not None:
+                price = round_to_tick(order.limit_price)
+            else:
+                price = await self._protective_price(order)
+        except (ValueError, BreezeQuoteError) as exc:  # nothing was sent
+            return BrokerResult(OrderStatus.REJECTED, None, reason=str(exc))
+        if price <= 0:
+            return BrokerResult(OrderStatus.REJECTED, None, reason=f"limit price {price} <= 0")
+        self._sent_prices[order.client_order_id] = price
+        reply = await self._call(
+            "place_order",
+            product=PRODUCT,
+            action=order.side.value.lower(),
+            order_type="limit",
+            quantity=str(order.quantity),
+            price=f"{price:.2f}",
+            validity="day",
+            **contract,
+        )
+        if reply.kind in ("rejected", "empty"):
+            return BrokerResult(OrderStatus.REJECTED, None, reason=reply.error)
+        payload = reply.payload
+        order_id = payload.get("order_id") if isinstance(payload, dict) else None
+        if reply.kind != "ok" or not order_id:
+            return BrokerResult(OrderStatus.UNKNOWN, None, reason=reply.error or "no order id")
+        order_id = str(order_id)
+        detail = await self._call("get_order_detail", exchange_code=EXCHANGE, order_id=order_id)
+        if detail.kind == "ok" and isinstance(detail.payload, list) and detail.payload:
+            return self._result(order, detail.payload[0])
+        return BrokerResult(OrderStatus.ACCEPTED, order_id)
+
+    async def lookup(
+        self, order: SubmitOrder, exclude: Collection[str] = ()
+    ) -> BrokerResult | None:
+        """The one broker order matching this intent, None if there is none.
+
+        Breeze keeps no client order id, so the day's order list is matched on contract, side,
+        quantity, limit price (when known) and ``order_datetime`` near ``ts_event``; ``exclude``
+        holds broker order ids already adopted by other intents. Several matches raise
+        :class:`AmbiguousOrderError`; an unreadable list raises :class:`BreezeLookupError`.
+        """
+        start = order.ts_event - self._config.lookup_before
+        end = order.ts_event + self._config.lookup_after
+        first, last = start.astimezone(IST).date(), end.astimezone(IST).date()
+        reply = await self._call(
+            "get_order_list",
+            exchange_code=EXCHANGE,
+            from_date=f"{first.isoformat()}T00:00:00.000Z",
+            to_date=f"{last.isoformat()}T23:59:59.000Z",
+        )
+        if reply.kind == "empty":
+            return None
+        if reply.kind != "ok" or not isinstance(reply.payload, list):
+            raise BreezeLookupError(f"order list unavailable: {reply.error or reply.kind}")
+        price = order.limit_price
+        if price is None:
+            price = self._sent_prices.get(order.client_order_id)
+        else:
+            price = round_to_tick(price)
+        matches = [
+            row
+            for row in reply.payload
+            if isinstance(row, dict)
+            and str(row.get("order_id")) not in exclude
+            and self._matches(order, row, price, start, end)
+        ]
+        if not matches:
+            return None
+        if len(matches) > 1:
+            raise AmbiguousOrderError(
+                order.client_order_id, [str(r.get("order_id")) for r in matches]
+            )
+        return self._result(order, matches[0])
+
+    async def mark(self, instrument: Instrument, underlying: Decimal) -> Mark:
+        """Mid of the best bid and offer (else the last price) from a quote, on the tick."""
+        del underlying
+        row = await self._quote(instrument)
+        bid = _decimal(row.get("best_bid_price")) or Decimal(0)
+        ask = _decimal(row.get("best_offer_price")) or Decimal(0)
+        ltp = _decimal(row.get("ltp")) or Decimal(0)
+        price = (bid + ask) / 2 if bid > 0 and ask > 0 else ltp
+        if price <= 0:
+            raise BreezeQuoteError(f"no usable price in the quote for {instrument.key}")
+        return Mark(max(round_to_tick(price), TICK_SIZE), "quote")
+
+    # ----------------------------------------------------------------------------- rows
+    def _matches(
+        self,
+        order: SubmitOrder,
+        row: dict[str, Any],
+        price: Decimal | None,
+        start: datetime,
+        end: datetime,
+    ) -> bool:
+        instrument = order.instrument
+        placed = _parse_datetime(row.get("order_datetime"))
+        row_price = _decimal(row.get("price"))
+        return (
+            str(row.get("stock_code", "")).upper() == STOCK_CODES.get(instrument.symbol)
+            and str(row.get("exchange_code", EXCHANGE)).upper() == EXCHANGE
+            and _parse_expiry(row.get("expiry_date")) == instrument.expiry
+            and _decimal(row.get("strike_price")) == instrument.strike
+            and str(row.get("right", "")).lower() == _right(instrument.right)
+            and str(row.get("action", "")).lower() == order.side.value.lower()
+            and _int(row.get("quantity")) == order.quantity
+            and (price is None or row_price == price)
+            # order_datetime has minute resolution: the whole minute may hold the intent
+            and placed is not None
+            and placed + timedelta(minutes=1) > start
+            and placed <= end
+        )
+
+    def _result(self, order: SubmitOrder, row: dict[str, Any]) -> BrokerResult:
+        """A BrokerResult from one ``GET order`` row."""
+        order_id = str(row.get("order_id"))
+        status = str(row.get("status", "")).strip().lower()
+        quantity = _int(row.get("quantity"))
+        filled = quantity - _int(row.get("pending_quantity")) - _int(row.get("cancelled_quantity"))
+        if status == "executed" or (status in PARTIAL_DONE and filled > 0):
+            reason = None if status == "executed" else f"{row.get('status')}: {filled} filled"
+            return BrokerResult(
+                OrderStatus.FILLED,
+                order_id,
+                (self._execution(order, row, filled),),
+                reason=reason,
+            )
+        if status == "rejected":
+            return BrokerResult(OrderStatus.REJECTED, order_id, reason="rejected by the exchange")
+        if status in DEAD_STATUSES or status in PARTIAL_DONE:
+            return BrokerResult(OrderStatus.REJECTED, order_id, reason=f"{status} unfilled")
+        reason = None if status in OPEN_STATUSES else f"unrecognised status {row.get('status')}"
+        return BrokerResult(OrderStatus.ACCEPTED, order_id, reason=reason)
+
+    def _execution(self, order: SubmitOrder, row: dict[str, Any], filled: int) -> Execution:
+        """The order's whole (final) fill at its average price; stable id per broker order."""
+        price = _decimal(row.get("average_price")) or Decimal(0)
+        placed = _parse_datetime(row.get("order_datetime"))
+        trade_date = placed.date() if placed else order.ts_event.astimezone(IST).date()
+        breakdown = charges_model.order_charges(
+            charges_model.Side(order.side.value),
+            price,
+            filled,
+            trade_date,
+            lot_size=order.lot_size,
+            brokerage=self._config.brokerage,
+        )
+        return Execution(
+            execution_id=f"breeze-{row.get('order_id')}",
+            quantity=filled,
+            price=price,
+            charges=breakdown.total,
+            price_source="quote",
+        )
