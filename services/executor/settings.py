@@ -36,6 +36,7 @@ class ExecutorSettings(ServiceSettings):
         description="Paper demos: an hourly NIFTY bar CSV to replay onto market.bars; empty: off",
     )
     bars_replay_from: date | None = Field(default=None, description="First date to replay")
+
     @field_validator("bars_replay_from", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
