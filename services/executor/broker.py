@@ -61,7 +61,11 @@ class BrokerResult:
 
 
 class Broker(Protocol):
-    """A broker session: paper or live, chosen once in the composition root."""
+    """A broker session: paper or live, chosen once in the composition root.
+
+    A broker may set ``resend_when_absent = True`` only if an order it cannot find provably never
+    reached it (the paper broker); a live broker never does, so its orders are never re-sent.
+    """
 
     async def submit(self, order: SubmitOrder) -> BrokerResult:
         """Place an order; a transport failure must yield UNKNOWN, never REJECTED."""

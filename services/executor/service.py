@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import asyncpg
@@ -60,6 +61,8 @@ class ExecutorService:
         self._clock = clock
         self._halt = halt
         self.outbox = outbox
+        self.settle_misses = 2
+        self.settle_delay_s = 2.0
 
     async def handle(self, message: AnyMessage, _record: object = None) -> None:
         """Handle one record of the order-command or market-bar topic."""
@@ -126,6 +129,8 @@ class ExecutorService:
         else:
             result = await self._broker.submit(order)
         await self.record(order, result)
+        if result.status is OrderStatus.UNKNOWN:
+            result = await self.settle_unknown(order)
         if (
             result.status is OrderStatus.REJECTED
             and order.purpose is Purpose.ENTRY
@@ -178,6 +183,40 @@ class ExecutorService:
             placed += 1
         return placed
 
+    async def settle_unknown(self, order: SubmitOrder) -> BrokerResult:
+        """Settle an order whose outcome is unknown by the broker's own book, never by re-sending.
+
+        Found: adopt the broker's status. Absent in ``settle_misses`` lookups ``settle_delay_s``
+        apart: the order never reached the broker, so it is rejected (and a multi-leg entry is
+        unwound by the caller). A lookup that fails leaves the order UNKNOWN for the next start.
+        """
+        misses = 0
+        while True:
+            found = await self._broker.lookup(order)
+            if found is not None and found.status is not OrderStatus.UNKNOWN:
+                log.warning(
+                    "unknown_order_settled",
+                    client_order_id=order.client_order_id,
+                    status=found.status,
+                    broker_order_id=found.broker_order_id,
+                )
+                await self.record(order, found)
+                return found
+            misses += 1
+            if found is None and getattr(self._broker, "resend_when_absent", False):
+                # The paper book is these very tables: an unrecorded order never existed.
+                placed = await self._broker.submit(order)
+                await self.record(order, placed)
+                return placed
+            if misses >= self.settle_misses:
+                absent = BrokerResult(
+                    OrderStatus.REJECTED, None, reason="not found at the broker: never placed"
+                )
+                log.warning("unknown_order_absent", client_order_id=order.client_order_id)
+                await self.record(order, absent)
+                return absent
+            await asyncio.sleep(self.settle_delay_s)  # the broker's list can lag its answer
+
     async def reconcile_pending(self) -> int:
         """Settle orders whose intent was recorded but whose result was not; return how many."""
         rows = await self._pool.fetch(
@@ -187,11 +226,7 @@ class ExecutorService:
         )
         for row in rows:
             order = SubmitOrder.model_validate_json(row["command"])
-            found = await self._broker.lookup(order)
-            if found is None:
-                log.warning("order_not_at_broker", client_order_id=order.client_order_id)
-                found = await self._broker.submit(order)
-            await self.record(order, found)
+            await self.settle_unknown(order)
         return len(rows)
 
     async def record(self, order: SubmitOrder, result: BrokerResult) -> None:

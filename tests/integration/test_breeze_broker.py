@@ -220,3 +220,45 @@ def test_classifier() -> None:
     assert classify({"Status": 5, "Error": "Limit exceed: API call per day: "}).kind == "unknown"
     assert classify(None).kind == "unknown"
     assert classify("<html>").kind == "unknown"
+
+
+async def test_executor_when_reply_lost_settles_by_the_broker_book_and_never_resends(
+    broker: BreezeBroker, control: httpx.Client, expiry: date, migrated_database: str
+) -> None:
+    import asyncpg
+
+    from libs.common.clock import SystemClock
+    from libs.common.db import Outbox
+    from services.executor.service import ExecutorService, HaltFlag
+
+    pool = await asyncpg.create_pool(migrated_database, min_size=1, max_size=2)
+    assert pool is not None
+    try:
+        executor = ExecutorService(pool, Outbox("executor"), broker, SystemClock(), HaltFlag())
+        executor.settle_delay_s = 0.2
+        quote_120(control, expiry)
+        filled = intent(expiry, Side.BUY, "121").model_copy(
+            update={"client_order_id": f"lost-{datetime.now(UTC).timestamp()}"}
+        )
+        absent = intent(expiry, Side.BUY, "1.5", quantity=130).model_copy(
+            update={"client_order_id": f"dropped-{datetime.now(UTC).timestamp()}"}
+        )
+
+        fault(control, kind="drop_after", endpoint="order", method="POST")
+        await executor.on_submit(filled)
+        fault(control, kind="drop", endpoint="order", method="POST")
+        await executor.on_submit(absent)
+
+        rows = {
+            r["client_order_id"]: (r["status"], r["broker_order_id"])
+            for r in await pool.fetch(
+                "SELECT client_order_id, status, broker_order_id FROM executor.orders "
+                "WHERE client_order_id = ANY($1)",
+                [filled.client_order_id, absent.client_order_id],
+            )
+        }
+        [only] = book(control)["orders"]
+        assert rows[filled.client_order_id] == ("FILLED", only["order_id"])
+        assert rows[absent.client_order_id] == ("REJECTED", None)
+    finally:
+        await pool.close()

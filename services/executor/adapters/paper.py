@@ -59,6 +59,9 @@ def fill_price(mid: Decimal, side: Side, model: PaperFillModel) -> Decimal:
 class PaperBroker:
     """A broker that fills every order at once against a labelled model quote."""
 
+    # Its book is the executor's own tables, so an order it has no record of was never placed.
+    resend_when_absent = True
+
     def __init__(self, clock: Clock, model: PaperFillModel) -> None:
         self._clock = clock
         self._model = model
