@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -16,6 +17,9 @@ from libs.common.logging import configure_logging, get_logger
 from libs.common.messages import AnyMessage, BarClosed, ControlSet
 from libs.common.metrics import new_registry
 from libs.common.topics import CONTROL, MARKET_BARS, ORDER_COMMANDS
+from libs.market import charges as charges_model
+from services.executor.adapters.breeze import BreezeBroker, BreezeBrokerConfig
+from services.executor.adapters.breeze_sdk import create_breeze_client
 from services.executor.adapters.paper import PaperBroker, PaperFillModel
 from services.executor.adapters.replay import replay_bars
 from services.executor.broker import Broker
@@ -27,7 +31,17 @@ log = get_logger(__name__)
 
 
 def build_broker(settings: ExecutorSettings, clock: Clock) -> Broker:
-    """Choose the broker for the configured mode."""
+    """Choose the broker for the configured mode (the one place the mode is decided)."""
+    if settings.mode == "live":
+        client = create_breeze_client(
+            settings.breeze_api_key.get_secret_value(), settings.breeze_base_url or None
+        )
+        return BreezeBroker(
+            client,
+            BreezeBrokerConfig(
+                brokerage=charges_model.Brokerage.flat_per_order(settings.brokerage_per_order)
+            ),
+        )
     return PaperBroker(
         clock,
         PaperFillModel(
@@ -36,6 +50,25 @@ def build_broker(settings: ExecutorSettings, clock: Clock) -> Broker:
             slippage_pct=settings.paper_slippage_pct,
             brokerage_per_order=settings.brokerage_per_order,
         ),
+    )
+
+
+async def open_breeze_session(broker: BreezeBroker, settings: ExecutorSettings) -> None:
+    """Log in with today's session value; a failure stops the start-up with a clear message."""
+    client = broker.client
+    try:
+        reply = await asyncio.wait_for(
+            asyncio.to_thread(
+                client.generate_session,
+                api_secret=settings.breeze_api_secret.get_secret_value(),
+                session_token=settings.breeze_session_token.get_secret_value(),
+            ),
+            timeout=30,
+        )
+    except Exception as exc:  # noqa: BLE001 - the SDK raises bare Exceptions on login
+        raise RuntimeError(f"Breeze session could not be opened: {type(exc).__name__}") from None
+    log.warning(
+        "breeze_session_opened", base_url=settings.breeze_base_url or "icici", reply=str(reply)[:80]
     )
 
 
@@ -57,6 +90,8 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
             )
 
     async def build(res: Resources) -> Handler:
+        if isinstance(broker, BreezeBroker):
+            await open_breeze_session(broker, settings)
         service = ExecutorService(res.pool, outbox, broker, clock, halt)
         if settings.bars_replay_csv:
 

@@ -6,10 +6,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from libs.common.settings import ServiceSettings
+
+PLACEHOLDER_WORDS = ("your_", "change", "placeholder", "example", "xxx")
 
 
 class ExecutorSettings(ServiceSettings):
@@ -18,7 +20,36 @@ class ExecutorSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="EXECUTOR_", env_file=".env", extra="ignore")
 
     http_port: int = Field(default=18003, description="Port of the executor HTTP server")
-    mode: Literal["paper"] = Field(default="paper", description="Broker: paper (live: Breeze)")
+    mode: Literal["paper", "live"] = Field(
+        default="paper", description="paper: the paper broker; live: ICICI Breeze"
+    )
+    live_confirmed: bool = Field(
+        default=False, description="Must be true, with real Breeze secrets, to start in live mode"
+    )
+    breeze_api_key: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices(
+            "EXECUTOR_BREEZE_API_KEY", "BREEZE_API_KEY", "breeze_api_key"
+        ),
+        description="Breeze API key (live mode)",
+    )
+    breeze_api_secret: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices(
+            "EXECUTOR_BREEZE_API_SECRET", "BREEZE_API_SECRET", "breeze_api_secret"
+        ),
+        description="Breeze API secret (live mode)",
+    )
+    breeze_session_token: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices(
+            "EXECUTOR_BREEZE_SESSION_TOKEN", "BREEZE_API_SESSION", "breeze_session_token"
+        ),
+        description="Today's API session value from the Breeze login (live mode)",
+    )
+    breeze_base_url: str = Field(
+        default="", description="Breeze gateway base URL; empty: ICICI's (a simulator in tests)"
+    )
     paper_iv: float = Field(
         default=0.14, gt=0, lt=3, description="Volatility of the paper broker's model quotes"
     )
@@ -36,6 +67,18 @@ class ExecutorSettings(ServiceSettings):
         description="Paper demos: an hourly NIFTY bar CSV to replay onto market.bars; empty: off",
     )
     bars_replay_from: date | None = Field(default=None, description="First date to replay")
+
+    @model_validator(mode="after")
+    def _live_needs_everything(self) -> ExecutorSettings:
+        if self.mode != "live":
+            return self
+        if not self.live_confirmed:
+            raise ValueError("live mode needs EXECUTOR_LIVE_CONFIRMED=true")
+        for name in ("breeze_api_key", "breeze_api_secret", "breeze_session_token"):
+            value = getattr(self, name).get_secret_value().strip()
+            if not value or any(w in value.lower() for w in PLACEHOLDER_WORDS):
+                raise ValueError(f"live mode needs a real {name} (it is empty or a placeholder)")
+        return self
 
     @field_validator("bars_replay_from", mode="before")
     @classmethod

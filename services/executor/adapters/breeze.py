@@ -173,6 +173,11 @@ class BreezeBroker:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="breeze-sdk")
         self._sent_prices: dict[str, Decimal] = {}
 
+    @property
+    def client(self) -> Any:
+        """The SDK client, for the daily login."""
+        return self._client
+
     def close(self) -> None:
         """Stop the worker thread (a call stuck in the SDK is left to finish on its own)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
