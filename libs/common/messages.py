@@ -358,6 +358,15 @@ class TradeClosed(Message):
     charges: Decimal
 
 
+class BrokerStatusChanged(Message):
+    """The broker session as the executor last saw it."""
+
+    type: Literal["BrokerStatusChanged"] = "BrokerStatusChanged"
+    mode: Literal["paper", "live"]
+    session_valid: bool
+    detail: str = Field(max_length=500)
+
+
 class Heartbeat(Message):
     """A service's periodic report of its own health."""
 
@@ -387,6 +396,7 @@ AnyMessage = Annotated[
     | MarkUpdated
     | PnlSnapshot
     | TradeClosed
+    | BrokerStatusChanged
     | Heartbeat,
     Field(discriminator="type"),
 ]

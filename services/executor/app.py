@@ -108,6 +108,8 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
                 ),
                 "bar-replay",
             )
+        service.mode = settings.mode
+        await service.publish_broker_status(force=True)
         settled = await service.reconcile_pending()
         log.info("reconciled_before_accepting_commands", orders=settled)
         return service.handle

@@ -39,6 +39,10 @@ def check_transition(current: OrderStatus, new: OrderStatus) -> None:
         raise ValueError(f"illegal order transition {current} -> {new}")
 
 
+class BrokerUnavailableError(RuntimeError):
+    """The broker could not be asked (session, gateway, network): nothing is known either way."""
+
+
 @dataclass(frozen=True)
 class Execution:
     """One fill reported by the broker."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from typing import Literal
 
 import asyncpg
 
@@ -14,6 +15,7 @@ from libs.common.logging import get_logger
 from libs.common.messages import (
     AnyMessage,
     BarClosed,
+    BrokerStatusChanged,
     FillReported,
     Instrument,
     Leg,
@@ -27,8 +29,14 @@ from libs.common.messages import (
     TradingState,
     derived_id,
 )
-from libs.common.topics import FILLS, MARKS, ORDER_EVENTS
-from services.executor.broker import Broker, BrokerResult, OrderStatus, check_transition
+from libs.common.topics import BROKER_STATUS, FILLS, MARKS, ORDER_EVENTS
+from services.executor.broker import (
+    Broker,
+    BrokerResult,
+    BrokerUnavailableError,
+    OrderStatus,
+    check_transition,
+)
 
 log = get_logger(__name__)
 
@@ -63,6 +71,8 @@ class ExecutorService:
         self.outbox = outbox
         self.settle_misses = 2
         self.settle_delay_s = 2.0
+        self.mode: Literal["paper", "live"] = "paper"
+        self._session_valid: bool | None = None
 
     async def handle(self, message: AnyMessage, _record: object = None) -> None:
         """Handle one record of the order-command or market-bar topic."""
@@ -131,6 +141,7 @@ class ExecutorService:
         await self.record(order, result)
         if result.status is OrderStatus.UNKNOWN:
             result = await self.settle_unknown(order)
+        await self.publish_broker_status()
         if (
             result.status is OrderStatus.REJECTED
             and order.purpose is Purpose.ENTRY
@@ -183,6 +194,24 @@ class ExecutorService:
             placed += 1
         return placed
 
+    async def publish_broker_status(self, force: bool = False) -> None:
+        """Publish the broker session's validity when it changes (or when forced)."""
+        problem: str | None = getattr(self._broker, "session_problem", None)
+        valid = problem is None
+        if not force and valid == self._session_valid:
+            return
+        self._session_valid = valid
+        event = BrokerStatusChanged(
+            ts_event=self._clock.now(),
+            mode=self.mode,
+            session_valid=valid,
+            detail="session valid" if valid else problem or "session invalid",
+        )
+        (log.info if valid else log.critical)("broker_status", valid=valid, detail=event.detail)
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self.outbox.add(conn, BROKER_STATUS, "broker", event)
+        self.outbox.wake()
+
     async def settle_unknown(self, order: SubmitOrder) -> BrokerResult:
         """Settle an order whose outcome is unknown by the broker's own book, never by re-sending.
 
@@ -192,7 +221,16 @@ class ExecutorService:
         """
         misses = 0
         while True:
-            found = await self._broker.lookup(order)
+            try:
+                found = await self._broker.lookup(order)
+            except BrokerUnavailableError as exc:
+                log.error(
+                    "unknown_order_unsettled",
+                    client_order_id=order.client_order_id,
+                    error=str(exc)[:300],
+                )
+                await self.publish_broker_status()
+                return BrokerResult(OrderStatus.UNKNOWN, None, reason=str(exc)[:300])
             if found is not None and found.status is not OrderStatus.UNKNOWN:
                 log.warning(
                     "unknown_order_settled",

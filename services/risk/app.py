@@ -15,10 +15,18 @@ from libs.common.db import Outbox
 from libs.common.http import serve
 from libs.common.kafka import Handler, publish
 from libs.common.logging import configure_logging, get_logger
-from libs.common.messages import AnyMessage, ControlSet, Message, PnlSnapshot, TradeClosed
+from libs.common.messages import (
+    AnyMessage,
+    BrokerStatusChanged,
+    ControlSet,
+    Message,
+    PnlSnapshot,
+    TradeClosed,
+)
 from libs.common.metrics import new_registry
 from libs.common.runtime import watch_compacted
 from libs.common.topics import (
+    BROKER_STATUS,
     CONTROL,
     MARKET_BARS,
     ORDER_COMMANDS,
@@ -97,6 +105,23 @@ def create_app(settings: RiskSettings, clock: Clock | None = None) -> FastAPI:
             clock,
         )
 
+        status_loaded = asyncio.Event()
+
+        async def on_status(message: AnyMessage) -> None:
+            if isinstance(message, BrokerStatusChanged):
+                await circuit.on_broker_status(message, live=status_loaded.is_set())
+
+        res.tasks.spawn(
+            watch_compacted(
+                settings.kafka_bootstrap_servers,
+                BROKER_STATUS,
+                "risk-broker-status",
+                on_status,
+                status_loaded,
+            ),
+            "watch-broker-status",
+        )
+        await asyncio.wait_for(status_loaded.wait(), timeout=30)
         loaded = asyncio.Event()
 
         async def on_pnl(message: AnyMessage) -> None:

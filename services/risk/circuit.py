@@ -10,6 +10,7 @@ from datetime import datetime
 from libs.common.clock import Clock
 from libs.common.logging import get_logger
 from libs.common.messages import (
+    BrokerStatusChanged,
     ControlKey,
     ControlSet,
     Leg,
@@ -85,6 +86,13 @@ class CircuitKeeper:
         """Count losses; while replaying history only the counters move."""
         tripped = self.breaker.on_trade_closed(self._clock.now(), message.net_pnl)
         if tripped and live:
+            await self._announce()
+
+    async def on_broker_status(self, message: BrokerStatusChanged, live: bool) -> None:
+        """An invalid broker session opens the breaker: no new entries until it is fixed."""
+        if message.session_valid or not live:
+            return
+        if self.breaker.trip(self._clock.now(), f"broker session invalid: {message.detail}"):
             await self._announce()
 
     async def tick(self) -> None:

@@ -134,3 +134,74 @@ async def test_live_executor_places_each_command_once_at_the_simulator(
     finally:
         await producer.stop()
         await pool.close()
+
+
+async def test_live_executor_when_session_expires_keeps_order_unknown_and_reports_it(
+    sim: Any,
+    control: httpx.Client,
+    api_session: str,
+    expiry: date,
+    fresh_database: str,
+    kafka_bootstrap: str,
+) -> None:
+    from libs.common.messages import BrokerStatusChanged
+    from libs.common.topics import BROKER_STATUS
+    from tests.integration.kafka_tools import end_offsets, read_from
+
+    prefix = f"live-{uuid.uuid4().hex[:8]}"
+    await _start_group_at_end(kafka_bootstrap, f"{prefix}-executor")
+    sim_sdk.set_quote(control, expiry, ltp="120", best_bid_price="119.5", best_offer_price="120.5")
+    settings = ExecutorSettings.model_validate(
+        {
+            "database_url": fresh_database,
+            "kafka_bootstrap_servers": kafka_bootstrap,
+            "consumer_group_prefix": prefix,
+            "mode": "live",
+            "live_confirmed": True,
+            "breeze_api_key": sim_sdk.APP_KEY,
+            "breeze_api_secret": sim_sdk.SECRET,
+            "breeze_session_token": api_session,
+            "breeze_base_url": sim.url,
+        }
+    )
+    trade = uuid.uuid4()
+    order = make_order(
+        ts_event=datetime.now(UTC),
+        trade_id=trade,
+        client_order_id=f"{trade.hex[:16]}-entry-hedge-0",
+        message_id=uuid.uuid4(),
+        instrument=Instrument(
+            symbol="NIFTY", expiry=expiry, strike=Decimal(25000), right=OptionRight.CE
+        ),
+        side=Side.BUY,
+        quantity=65,
+        limit_price=Decimal("121"),
+        leg=Leg.HEDGE,
+        purpose=Purpose.ENTRY,
+    )
+    producer = make_producer(kafka_bootstrap, "live-test")
+    await producer.start()
+    pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)
+    assert pool is not None
+    try:
+        with TestClient(create_app(settings)):
+            before = await end_offsets(kafka_bootstrap, BROKER_STATUS.name, 1)
+            control.post("/sessions/expire").raise_for_status()  # noqa: ASYNC212
+            await publish(producer, ORDER_COMMANDS, order, key=str(trade))
+
+            async def statuses() -> list[BrokerStatusChanged]:
+                found = await read_from(kafka_bootstrap, BROKER_STATUS.name, before, 5, 400)
+                return [m for m in found if isinstance(m, BrokerStatusChanged)]
+
+            [status] = await eventually(statuses, lambda s: len(s) >= 1, 30, "broker status")
+            row = await pool.fetchval(
+                "SELECT status FROM executor.orders WHERE client_order_id = $1",
+                order.client_order_id,
+            )
+        assert status.session_valid is False
+        assert "invalid user details" in status.detail.lower()
+        assert row == "UNKNOWN"  # never FAILED, never re-sent
+        assert sim_sdk.book(control)["orders"] == []
+    finally:
+        await producer.stop()
+        await pool.close()

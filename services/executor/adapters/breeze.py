@@ -23,7 +23,13 @@ from libs.common.clock import IST
 from libs.common.messages import Instrument, OptionRight, Side, SubmitOrder
 from libs.market import charges as charges_model
 from libs.market.contract import TICK_SIZE, round_to_tick
-from services.executor.broker import BrokerResult, Execution, Mark, OrderStatus
+from services.executor.broker import (
+    BrokerResult,
+    BrokerUnavailableError,
+    Execution,
+    Mark,
+    OrderStatus,
+)
 
 EXCHANGE = "NFO"
 PRODUCT = "options"  # F&O "options" is carry-forward (NRML) at ICICI
@@ -55,6 +61,8 @@ SESSION_MARKERS: tuple[str, ...] = (
     "checksum",
     "limit exceed",
 )
+# The subset of those that mean the session itself is no longer good.
+SESSION_WORDS: tuple[str, ...] = ("invalid user details", "session", "expired")
 OPEN_STATUSES = frozenset(
     {"requested", "queued", "ordered", "partially executed", "freezed", "modified"}
 )
@@ -62,7 +70,7 @@ PARTIAL_DONE = frozenset({"partially executed and cancelled", "partially execute
 DEAD_STATUSES = frozenset({"cancelled", "expired"})
 
 
-class BreezeLookupError(RuntimeError):
+class BreezeLookupError(BrokerUnavailableError):
     """The order list could not be read: the broker may or may not hold the order."""
 
 
@@ -172,6 +180,7 @@ class BreezeBroker:
         self._config = config or BreezeBrokerConfig()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="breeze-sdk")
         self._sent_prices: dict[str, Decimal] = {}
+        self.session_problem: str | None = None
 
     @property
     def client(self) -> Any:
@@ -193,7 +202,10 @@ class BreezeBroker:
             return Reply("unknown", error=f"{name}: no answer in {self._config.call_timeout_s}s")
         except Exception as exc:  # noqa: BLE001 - every SDK failure is an unknown outcome
             return Reply("unknown", error=f"{name}: {type(exc).__name__}: {exc}")
-        return classify(raw, self._config.rejection_markers)
+        reply = classify(raw, self._config.rejection_markers)
+        if reply.kind == "unknown" and any(m in reply.error.lower() for m in SESSION_WORDS):
+            self.session_problem = f"{name}: {reply.error}"[:300]
+        return reply
 
     def _contract(self, instrument: Instrument) -> dict[str, str]:
         stock_code = STOCK_CODES.get(instrument.symbol)

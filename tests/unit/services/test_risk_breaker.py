@@ -180,3 +180,26 @@ async def test_keeper_when_replaying_history_counts_but_does_not_publish() -> No
     )
 
     assert sink.sent == []
+
+
+async def test_keeper_when_broker_session_invalid_opens_only_for_live_news() -> None:
+    from libs.common.messages import BrokerStatusChanged
+
+    keeper = CircuitKeeper(CONFIG, FixedClock(T0))
+    sink = Sink()
+    keeper.bind(sink)
+    bad = BrokerStatusChanged(
+        ts_event=T0,
+        mode="live",
+        session_valid=False,
+        detail="get_order_list: Session key is expired",
+    )
+
+    await keeper.on_broker_status(bad, live=False)
+    assert sink.sent == []
+    await keeper.on_broker_status(bad, live=True)
+
+    assert keeper.breaker.state is BreakerState.OPEN
+    [message] = sink.sent
+    assert isinstance(message, ControlSet)
+    assert "broker session invalid" in message.values["reason"]
