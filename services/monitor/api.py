@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse
 
 from libs.common.clock import Clock
 from libs.common.control import ControlFacts, effective_state, state_reasons
-from libs.common.messages import ControlSet, Heartbeat
-from services.monitor.health import ComponentHealth, overall, service_health
+from libs.common.messages import BrokerStatusChanged, ControlSet, Heartbeat
+from services.monitor.health import ComponentHealth, broker_health, overall, service_health
 from services.monitor.settings import MonitorSettings
 
 router = APIRouter()
@@ -34,6 +34,7 @@ class MonitorContext:
     heartbeats: dict[str, Heartbeat] = field(default_factory=dict)
     control: ControlFacts = field(default_factory=ControlFacts)
     control_history: dict[str, ControlSet] = field(default_factory=dict)
+    broker_status: BrokerStatusChanged | None = None
 
 
 async def _kafka(ctx: MonitorContext) -> ComponentHealth:
@@ -68,6 +69,7 @@ async def health(request: Request) -> JSONResponse:
                 ctx.settings.lag_degraded,
             )
         )
+    components.append(broker_health(ctx.broker_status))
     components.append(ComponentHealth("monitor", "ok", "answering"))
     status = overall(components)
     body: dict[str, Any] = {

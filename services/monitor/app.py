@@ -18,10 +18,10 @@ from libs.common.control import apply_control
 from libs.common.db import create_pool
 from libs.common.http import add_common_routes, serve
 from libs.common.logging import configure_logging, get_logger
-from libs.common.messages import AnyMessage, ControlSet, Heartbeat
+from libs.common.messages import AnyMessage, BrokerStatusChanged, ControlSet, Heartbeat
 from libs.common.metrics import new_registry
 from libs.common.runtime import TaskSupervisor, watch_compacted
-from libs.common.topics import CONTROL, HEARTBEATS
+from libs.common.topics import BROKER_STATUS, CONTROL, HEARTBEATS
 from services.monitor.api import MonitorContext, router
 from services.monitor.backtests import router as backtest_router
 from services.monitor.settings import MonitorSettings
@@ -67,6 +67,22 @@ def create_app(settings: MonitorSettings, clock: Clock | None = None) -> FastAPI
                 ctx.control = apply_control(ctx.control, message)
                 ctx.control_history[message.key.value] = message
 
+        async def on_broker(message: AnyMessage) -> None:
+            if isinstance(message, BrokerStatusChanged):
+                ctx.broker_status = message
+
+        broker_loaded = asyncio.Event()
+        tasks.spawn(
+            watch_compacted(
+                settings.kafka_bootstrap_servers,
+                BROKER_STATUS,
+                "monitor-broker",
+                on_broker,
+                broker_loaded,
+            ),
+            "watch-broker",
+        )
+        await asyncio.wait_for(broker_loaded.wait(), timeout=30)
         control_loaded = asyncio.Event()
         tasks.spawn(
             watch_compacted(

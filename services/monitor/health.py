@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from libs.common.messages import Heartbeat
+from libs.common.messages import BrokerStatusChanged, Heartbeat
 
 Status = Literal["ok", "degraded", "down"]
 
@@ -42,9 +42,18 @@ def service_health(
     )
 
 
+def broker_health(status: BrokerStatusChanged | None) -> ComponentHealth:
+    """Judge the broker session from the executor's last report."""
+    if status is None:
+        return ComponentHealth("broker", "degraded", "no broker status reported yet")
+    if not status.session_valid:
+        return ComponentHealth("broker", "down", f"{status.mode}: {status.detail}")
+    return ComponentHealth("broker", "ok", f"{status.mode}: {status.detail}")
+
+
 def overall(components: list[ComponentHealth]) -> Status:
     """Down if Kafka or PostgreSQL is down, degraded if anything else is not ok."""
-    critical = {"kafka", "postgres"}
+    critical = {"kafka", "postgres", "broker"}
     if any(c.status == "down" and c.name in critical for c in components):
         return "down"
     if all(c.status == "ok" for c in components):

@@ -101,3 +101,19 @@ def test_overall_when_every_service_down_but_kafka_and_postgres_ok_is_degraded_n
     statuses = components(kafka="ok", postgres="ok", ingest="down", risk="down", ledger="down")
 
     assert overall(statuses) == "degraded"
+
+
+def test_broker_health_from_the_executor_status() -> None:
+    from datetime import UTC, datetime
+
+    from libs.common.messages import BrokerStatusChanged
+    from services.monitor.health import broker_health
+
+    at = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)
+    good = BrokerStatusChanged(ts_event=at, mode="paper", session_valid=True, detail="ok")
+    bad = BrokerStatusChanged(ts_event=at, mode="live", session_valid=False, detail="expired")
+
+    assert broker_health(None).status == "degraded"
+    assert broker_health(good).status == "ok"
+    assert broker_health(bad).status == "down"
+    assert overall([broker_health(bad)]) == "down"
