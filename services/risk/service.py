@@ -122,14 +122,13 @@ class RiskService:
         circuit: CircuitKeeper | None = None,
     ) -> None:
         self._circuit = circuit
-        self._pool = pool
+        self.pool = pool
         self.outbox = outbox
-        self._clock = clock
-        self._control = control
+        self.clock = clock
+        self.control = control
         self._settings = settings
-        self.pool, self.clock, self.control = pool, clock, control
         self.last_close: Decimal | None = None
-        self.trade_settings = self._trade = TradeSettings(
+        self.trade_settings = TradeSettings(
             lots=settings.lots,
             hedge_enabled=settings.hedge_enabled,
             hedge_offset_points=settings.hedge_offset_points,
@@ -160,12 +159,12 @@ class RiskService:
         """A rejected main entry leaves no position to manage: the trade is closed out."""
         if "-entry-main-" not in message.client_order_id:
             return
-        updated = await self._pool.execute(
+        updated = await self.pool.execute(
             "UPDATE risk.trades SET status = 'exiting', exit_reason = $2, "
             "exit_requested_at = $3 WHERE trade_id = $1 AND status = 'open'",
             message.trade_id,
             f"entry failed: {message.reason}"[:500],
-            self._clock.now(),
+            self.clock.now(),
         )
         log.error(
             "entry_failed", trade_id=str(message.trade_id), reason=message.reason, updated=updated
@@ -175,7 +174,7 @@ class RiskService:
 
     async def on_signal(self, signal: SignalReceived) -> Decision:
         """Decide a signal, stage the decision and commands, then wake the relay."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _DECISION_LOCK)
             if signal.action is SignalAction.ENTRY:
                 decision = await self._entry(conn, signal, via_approval=False)
@@ -190,7 +189,7 @@ class RiskService:
         """An operator's order: the same checks as a signal, then one leg, freeze-split."""
         action = SignalAction.ENTRY if command.purpose is Purpose.ENTRY else SignalAction.EXIT
         trade_id = derived_id("manual", command.command_id)
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _DECISION_LOCK)
             view = replace(await self.gate_view(conn, action), lots=command.lots)
             reasons = list(run_checks(view))
@@ -215,12 +214,12 @@ class RiskService:
                             command.command_id,
                             command.lots,
                             _legs_to_json([plan]),
-                            self._clock.now(),
+                            self.clock.now(),
                         )
                         is not None
                     )
                 if inserted:
-                    today = self._clock.now().astimezone(IST).date()
+                    today = self.clock.now().astimezone(IST).date()
                     commands = self._commands(
                         command.command_id,
                         None,
@@ -234,7 +233,7 @@ class RiskService:
                 else:
                     decision = Decision(DecisionOutcome.DUPLICATE, ("order already placed",))
             event = RiskDecisionMade(
-                ts_event=self._clock.now(),
+                ts_event=self.clock.now(),
                 signal_id=command.command_id,
                 trade_id=decision.trade_id,
                 action=action,
@@ -256,7 +255,7 @@ class RiskService:
 
     async def resolve_pending(self, command: ResolvePending) -> Decision | None:
         """Approve (through every check again) or reject a signal waiting for an operator."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _DECISION_LOCK)
             row = await conn.fetchrow(
                 "SELECT signal, expires_at FROM risk.pending_approvals WHERE signal_id = $1 "
@@ -267,7 +266,7 @@ class RiskService:
                 log.info("pending_not_found", signal_id=str(command.signal_id))
                 return None
             signal = SignalReceived.model_validate_json(row["signal"])
-            now = self._clock.now()
+            now = self.clock.now()
             if row["expires_at"] <= now:
                 resolution, decision = (
                     "expired",
@@ -296,7 +295,7 @@ class RiskService:
 
     async def _stage(self, conn: Connection, signal: SignalReceived, decision: Decision) -> None:
         event = RiskDecisionMade(
-            ts_event=self._clock.now(),
+            ts_event=self.clock.now(),
             signal_id=signal.signal_id,
             trade_id=decision.trade_id,
             action=signal.action,
@@ -320,8 +319,8 @@ class RiskService:
 
     async def gate_view(self, conn: Connection, action: SignalAction) -> GateView:
         """Gather what the checks need; entries not yet filled count toward the limits."""
-        facts = self._control.facts
-        now_ist = self._clock.now().astimezone(IST)
+        facts = self.control.facts
+        now_ist = self.clock.now().astimezone(IST)
         try:
             trading_day = is_trading_day(now_ist.date())
             expiry_day = trading_day and is_expiry_day(now_ist.date())
@@ -344,7 +343,7 @@ class RiskService:
             enforce_market_hours=s.market_hours == "enforce",
             entry_cutoff=s.entry_cutoff,
             expiry_day_entry_cutoff=s.expiry_day_entry_cutoff,
-            lots=self._trade.lots,
+            lots=self.trade_settings.lots,
             max_lots_per_trade=_limit(facts, "max_lots_per_trade", s.max_lots_per_trade),
             open_trades=open_trades,
             max_open_trades=_limit(facts, "max_open_trades", s.max_open_trades),
@@ -375,11 +374,11 @@ class RiskService:
             reasons = (*reasons, trial)
         if reasons:
             return Decision(DecisionOutcome.DENIED, reasons)
-        if not via_approval and not self._control.facts.automation:
+        if not via_approval and not self.control.facts.automation:
             return await self._hold_for_approval(conn, signal)
-        today = self._clock.now().astimezone(IST).date()
+        today = self.clock.now().astimezone(IST).date()
         try:
-            legs = plan_entry(signal, today, self._trade)
+            legs = plan_entry(signal, today, self.trade_settings)
         except (CalendarRangeError, LotSizeUnknownError, ValueError) as exc:
             return Decision(DecisionOutcome.DENIED, (f"cannot construct the trade: {exc}",))
         await conn.execute(
@@ -391,11 +390,11 @@ class RiskService:
             signal.signal_id,
             signal.signal.value,
             signal.trading_week,
-            self._trade.lots,
+            self.trade_settings.lots,
             _legs_to_json(legs),
             stop_level(signal),
             signal.signal.bullish,
-            self._clock.now(),
+            self.clock.now(),
         )
         if self._circuit is not None:
             self._circuit.entry_approved(trade_id)
@@ -411,7 +410,7 @@ class RiskService:
         return Decision(DecisionOutcome.APPROVED, (), trade_id, commands)
 
     async def _hold_for_approval(self, conn: Connection, signal: SignalReceived) -> Decision:
-        now = self._clock.now()
+        now = self.clock.now()
         inserted = await conn.fetchval(
             "INSERT INTO risk.pending_approvals (signal_id, signal, created_at, expires_at) "
             "VALUES ($1, $2, $3, $4) ON CONFLICT (signal_id) DO NOTHING RETURNING signal_id",
@@ -474,10 +473,10 @@ class RiskService:
             "exit_requested_at = $3, exit_reason = $4 WHERE trade_id = $1",
             trade_id,
             cause_id,
-            self._clock.now(),
+            self.clock.now(),
             reason,
         )
-        today = self._clock.now().astimezone(IST).date()
+        today = self.clock.now().astimezone(IST).date()
         legs = plan_exit(_legs_from_json(legs_json))
         return self._commands(cause_id, signal, underlying, trade_id, Purpose.EXIT, legs, today)
 
@@ -486,7 +485,7 @@ class RiskService:
     async def square_off_all(self, requested_by: str, reason: str) -> int:
         """Close every open trade, main legs first; return how many trades."""
         closed = 0
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _DECISION_LOCK)
             rows = await conn.fetch(
                 "SELECT trade_id, legs, signal_id, signal FROM risk.trades WHERE status = 'open' "
@@ -510,14 +509,14 @@ class RiskService:
 
     async def square_off_due_trades(self) -> int:
         """Close trades whose T+N or expiry-day square-off time has come; return how many."""
-        now_ist = self._clock.now().astimezone(IST)
+        now_ist = self.clock.now().astimezone(IST)
         try:
             if not is_trading_day(now_ist.date()) or now_ist.time() >= time(15, 30):
                 return 0
         except CalendarRangeError:
             return 0
         closed = 0
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _DECISION_LOCK)
             rows = await conn.fetch(
                 "SELECT trade_id, legs, signal_id, signal, created_at FROM risk.trades "
@@ -560,7 +559,7 @@ class RiskService:
         """Exit trades whose stop the hourly close breached; return how many."""
         self.last_close = bar.close
         closed = 0
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _DECISION_LOCK)
             rows = await conn.fetch(
                 "SELECT trade_id, legs, signal_id, signal, stop_level, bullish FROM risk.trades "
@@ -603,7 +602,7 @@ class RiskService:
                 client_order_id = f"{trade_id.hex[:16]}-{purpose.value}-{plan.leg.value}-{index}"
                 out.append(
                     SubmitOrder(
-                        ts_event=self._clock.now(),
+                        ts_event=self.clock.now(),
                         message_id=derived_id("command", client_order_id),
                         client_order_id=client_order_id,
                         trade_id=trade_id,

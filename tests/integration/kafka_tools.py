@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from libs.common.messages import AnyMessage, decode
+from libs.common.topics import Topic
 
 
 async def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
@@ -40,3 +41,19 @@ async def read_from(
         return out
     finally:
         await consumer.stop()
+
+
+async def start_groups_at_end(bootstrap: str, groups: dict[str, tuple[Topic, ...]]) -> None:
+    """Commit each fresh consumer group at the topics' ends, so services under test start
+    from now rather than from other tests' records."""
+    for group, topics in groups.items():
+        consumer: AIOKafkaConsumer[bytes, bytes] = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            tps = [TopicPartition(t.name, p) for t in topics for p in range(t.partitions)]
+            consumer.assign(tps)
+            await consumer.commit(dict(await consumer.end_offsets(tps)))
+        finally:
+            await consumer.stop()

@@ -11,7 +11,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
@@ -22,9 +21,32 @@ from services.executor.app import create_app
 from services.executor.settings import ExecutorSettings
 from tests.factories import make_order
 from tests.integration import test_breeze_sim_sdk as sim_sdk
+from tests.integration.kafka_tools import start_groups_at_end
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
+EXECUTOR_TOPICS = (ORDER_COMMANDS, MARKET_BARS)
+
+
+def live_settings(
+    base_url: str, session: str, database: str, bootstrap: str, prefix: str
+) -> ExecutorSettings:
+    """An executor in live mode against the simulator, with its own consumer groups."""
+    return ExecutorSettings.model_validate(
+        {
+            "database_url": database,
+            "kafka_bootstrap_servers": bootstrap,
+            "consumer_group_prefix": prefix,
+            "mode": "live",
+            "live_confirmed": True,
+            "breeze_api_key": sim_sdk.APP_KEY,
+            "breeze_api_secret": sim_sdk.SECRET,
+            "breeze_session_token": session,
+            "breeze_base_url": base_url,
+        }
+    )
+
+
 guard, sim, control, api_session, expiry = (
     sim_sdk.guard,
     sim_sdk.sim,
@@ -32,23 +54,6 @@ guard, sim, control, api_session, expiry = (
     sim_sdk.api_session,
     sim_sdk.expiry,
 )
-
-
-async def _start_group_at_end(bootstrap: str, group: str) -> None:
-    consumer: AIOKafkaConsumer[bytes, bytes] = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        tps = [
-            TopicPartition(t.name, p)
-            for t in (ORDER_COMMANDS, MARKET_BARS)
-            for p in range(t.partitions)
-        ]
-        consumer.assign(tps)
-        await consumer.commit(dict(await consumer.end_offsets(tps)))
-    finally:
-        await consumer.stop()
 
 
 def test_live_mode_when_secrets_missing_or_unconfirmed_refuses_to_start() -> None:
@@ -75,21 +80,11 @@ async def test_live_executor_places_each_command_once_at_the_simulator(
     kafka_bootstrap: str,
 ) -> None:
     prefix = f"live-{uuid.uuid4().hex[:8]}"
-    await _start_group_at_end(kafka_bootstrap, f"{prefix}-executor")
-    sim_sdk.set_quote(control, expiry, ltp="120", best_bid_price="119.5", best_offer_price="120.5")
-    settings = ExecutorSettings.model_validate(
-        {
-            "database_url": fresh_database,
-            "kafka_bootstrap_servers": kafka_bootstrap,
-            "consumer_group_prefix": prefix,
-            "mode": "live",
-            "live_confirmed": True,
-            "breeze_api_key": sim_sdk.APP_KEY,
-            "breeze_api_secret": sim_sdk.SECRET,
-            "breeze_session_token": api_session,
-            "breeze_base_url": sim.url,
-        }
+    await start_groups_at_end(
+        kafka_bootstrap, {f"{prefix}-executor": (ORDER_COMMANDS, MARKET_BARS)}
     )
+    sim_sdk.set_quote(control, expiry, ltp="120", best_bid_price="119.5", best_offer_price="120.5")
+    settings = live_settings(sim.url, api_session, fresh_database, kafka_bootstrap, prefix)
     instrument = Instrument(
         symbol="NIFTY", expiry=expiry, strike=Decimal(25000), right=OptionRight.CE
     )
@@ -149,21 +144,11 @@ async def test_live_executor_when_session_expires_keeps_order_unknown_and_report
     from tests.integration.kafka_tools import end_offsets, read_from
 
     prefix = f"live-{uuid.uuid4().hex[:8]}"
-    await _start_group_at_end(kafka_bootstrap, f"{prefix}-executor")
-    sim_sdk.set_quote(control, expiry, ltp="120", best_bid_price="119.5", best_offer_price="120.5")
-    settings = ExecutorSettings.model_validate(
-        {
-            "database_url": fresh_database,
-            "kafka_bootstrap_servers": kafka_bootstrap,
-            "consumer_group_prefix": prefix,
-            "mode": "live",
-            "live_confirmed": True,
-            "breeze_api_key": sim_sdk.APP_KEY,
-            "breeze_api_secret": sim_sdk.SECRET,
-            "breeze_session_token": api_session,
-            "breeze_base_url": sim.url,
-        }
+    await start_groups_at_end(
+        kafka_bootstrap, {f"{prefix}-executor": (ORDER_COMMANDS, MARKET_BARS)}
     )
+    sim_sdk.set_quote(control, expiry, ltp="120", best_bid_price="119.5", best_offer_price="120.5")
+    settings = live_settings(sim.url, api_session, fresh_database, kafka_bootstrap, prefix)
     trade = uuid.uuid4()
     order = make_order(
         ts_event=datetime.now(UTC),

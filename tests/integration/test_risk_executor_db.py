@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import asyncpg
 import pytest
-import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 
 from libs.common.clock import FixedClock
 from libs.common.control import apply_control
 from libs.common.db import Outbox
-from libs.common.kafka import make_producer
 from libs.common.messages import (
     ControlKey,
     ControlSet,
@@ -36,26 +33,6 @@ from tests.factories import make_signal
 
 pytestmark = pytest.mark.integration
 CLOCK = FixedClock(datetime(2026, 11, 25, 5, 0, tzinfo=UTC))
-
-
-@pytest_asyncio.fixture
-async def pool(migrated_database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(migrated_database, min_size=2, max_size=6)
-    assert pool is not None
-    try:
-        yield pool
-    finally:
-        await pool.close()
-
-
-@pytest_asyncio.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer[bytes, bytes]]:
-    producer = make_producer(kafka_bootstrap, "integration")
-    await producer.start()
-    try:
-        yield producer
-    finally:
-        await producer.stop()
 
 
 def _risk(

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
 import pytest
-import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi.testclient import TestClient
 
 from libs.common.clock import IST, FixedClock
 from libs.common.db import Outbox
-from libs.common.kafka import make_producer, publish
+from libs.common.kafka import publish
 from libs.common.messages import (
     BarClosed,
     ControlKey,
@@ -42,26 +40,6 @@ from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 CLOCK = FixedClock(datetime(2026, 11, 25, 5, 0, tzinfo=UTC))
-
-
-@pytest_asyncio.fixture
-async def pool(migrated_database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(migrated_database, min_size=2, max_size=8)
-    assert pool is not None
-    try:
-        yield pool
-    finally:
-        await pool.close()
-
-
-@pytest_asyncio.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer[bytes, bytes]]:
-    producer = make_producer(kafka_bootstrap, "integration")
-    await producer.start()
-    try:
-        yield producer
-    finally:
-        await producer.stop()
 
 
 def _settings(**values: object) -> RiskSettings:

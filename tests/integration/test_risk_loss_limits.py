@@ -12,7 +12,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi.testclient import TestClient
 
 from libs.common.clock import SystemClock
@@ -43,6 +42,7 @@ from services.ledger.settings import LedgerSettings
 from services.risk.app import create_app as create_risk
 from services.risk.settings import RiskSettings
 from tests.factories import make_signal
+from tests.integration.kafka_tools import start_groups_at_end
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -61,23 +61,6 @@ GROUPS: dict[str, tuple[Topic, ...]] = {
         MARKS,
     ),
 }
-
-
-async def _start_groups_at_end(bootstrap: str) -> None:
-    """The services under test (fresh consumer groups) start from now, not from other tests'
-    records."""
-    for group, topics in GROUPS.items():
-        consumer: AIOKafkaConsumer[bytes, bytes] = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-        )
-        await consumer.start()
-        try:
-            tps = [TopicPartition(t.name, p) for t in topics for p in range(t.partitions)]
-            consumer.assign(tps)
-            ends = await consumer.end_offsets(tps)
-            await consumer.commit(dict(ends))
-        finally:
-            await consumer.stop()
 
 
 @contextlib.contextmanager
@@ -125,7 +108,7 @@ def _net_loss(close: Decimal, legs: list[asyncpg.Record], charges: Decimal) -> D
 async def test_daily_loss_when_limit_crossed_halts_entries_and_panic_flattens_everything(
     fresh_database: str, kafka_bootstrap: str
 ) -> None:
-    await _start_groups_at_end(kafka_bootstrap)
+    await start_groups_at_end(kafka_bootstrap, GROUPS)
     producer = make_producer(kafka_bootstrap, "loss-test")
     await producer.start()
     pool = await asyncpg.create_pool(fresh_database, min_size=1, max_size=2)

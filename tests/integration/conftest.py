@@ -1,0 +1,33 @@
+"""Fixtures shared by the integration tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest_asyncio
+from aiokafka import AIOKafkaProducer
+
+from libs.common.kafka import make_producer
+
+
+@pytest_asyncio.fixture
+async def pool(migrated_database: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the session's migrated database."""
+    pool = await asyncpg.create_pool(migrated_database, min_size=2, max_size=8)
+    assert pool is not None
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@pytest_asyncio.fixture
+async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer[bytes, bytes]]:
+    """An idempotent producer on the real broker."""
+    producer = make_producer(kafka_bootstrap, "integration")
+    await producer.start()
+    try:
+        yield producer
+    finally:
+        await producer.stop()
