@@ -365,6 +365,12 @@ class BrokerStatusChanged(Message):
     mode: Literal["paper", "live"]
     session_valid: bool
     detail: str = Field(max_length=500)
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="When the session value expires; None: it does not (paper)"
+    )
+    reconciled: bool = Field(
+        default=True, description="Orders and positions were reconciled with the broker"
+    )
 
 
 class Heartbeat(Message):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -20,10 +21,15 @@ from libs.common.topics import CONTROL, MARKET_BARS, ORDER_COMMANDS
 from libs.market import charges as charges_model
 from services.executor.adapters.breeze import BreezeBroker, BreezeBrokerConfig
 from services.executor.adapters.breeze_sdk import create_breeze_client
+from services.executor.adapters.call_guard import CallGuard, GuardConfig
 from services.executor.adapters.paper import PaperBroker, PaperFillModel
 from services.executor.adapters.replay import replay_bars
-from services.executor.broker import Broker
+from services.executor.api import ExecutorContext
+from services.executor.api import router as executor_router
+from services.executor.broker import Broker, BrokerUnavailableError
+from services.executor.live_session import LiveSession
 from services.executor.service import ExecutorService, HaltFlag
+from services.executor.session import SessionStore
 from services.executor.settings import ExecutorSettings
 
 SERVICE = "executor"
@@ -36,11 +42,21 @@ def build_broker(settings: ExecutorSettings, clock: Clock) -> Broker:
         client = create_breeze_client(
             settings.breeze_api_key.get_secret_value(), settings.breeze_base_url or None
         )
+        guard = CallGuard(
+            GuardConfig(
+                per_minute=settings.api_calls_per_minute,
+                per_day=settings.api_calls_per_day,
+                failures=settings.broker_error_failures,
+                cooldown_s=settings.broker_error_cooldown_s,
+            ),
+            clock.now,
+        )
         return BreezeBroker(
             client,
             BreezeBrokerConfig(
                 brokerage=charges_model.Brokerage.flat_per_order(settings.brokerage_per_order)
             ),
+            guard,
         )
     return PaperBroker(
         clock,
@@ -53,23 +69,17 @@ def build_broker(settings: ExecutorSettings, clock: Clock) -> Broker:
     )
 
 
-async def open_breeze_session(broker: BreezeBroker, settings: ExecutorSettings) -> None:
-    """Log in with today's session value; a failure stops the start-up with a clear message."""
-    client = broker.client
-    try:
-        reply = await asyncio.wait_for(
-            asyncio.to_thread(
-                client.generate_session,
-                api_secret=settings.breeze_api_secret.get_secret_value(),
-                session_token=settings.breeze_session_token.get_secret_value(),
-            ),
-            timeout=30,
-        )
-    except Exception as exc:  # noqa: BLE001 - the SDK raises bare Exceptions on login
-        raise RuntimeError(f"Breeze session could not be opened: {type(exc).__name__}") from None
-    log.warning(
-        "breeze_session_opened", base_url=settings.breeze_base_url or "icici", reply=str(reply)[:80]
-    )
+async def supervise_session(
+    service: ExecutorService, session: LiveSession, interval_s: float
+) -> None:
+    """Watch the live session for ever: expiry, probe, reconciliation, open orders."""
+    while True:
+        session.check_expiry()
+        try:
+            await service.supervise_once()
+        except BrokerUnavailableError as exc:
+            log.error("broker_unavailable", error=str(exc)[:300])
+        await asyncio.sleep(interval_s)
 
 
 def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAPI:
@@ -78,6 +88,7 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
     halt = HaltFlag()
     broker = build_broker(settings, clock)
     outbox = Outbox("executor")
+    ctx = ExecutorContext(operator_token=settings.operator_token, clock=clock)
 
     async def on_control(message: AnyMessage) -> None:
         if isinstance(message, ControlSet):
@@ -90,9 +101,22 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
             )
 
     async def build(res: Resources) -> Handler:
-        if isinstance(broker, BreezeBroker):
-            await open_breeze_session(broker, settings)
+        started = datetime.now(UTC)
         service = ExecutorService(res.pool, outbox, broker, clock, halt)
+        service.mode = settings.mode
+        service.order_timeout_s = settings.order_timeout_s
+        ctx.service = service
+        if isinstance(broker, BreezeBroker):
+            session = LiveSession(
+                broker,
+                settings.breeze_api_secret,
+                SessionStore(Path(settings.session_cache_path)),
+                clock,
+                timedelta(minutes=settings.session_warn_before_min),
+            )
+            await session.start(settings.breeze_session_token.get_secret_value())
+            service.expires_at = session.expires_at
+            ctx.session, ctx.broker = session, broker
         if settings.bars_replay_csv:
 
             async def send_bar(bar: BarClosed) -> None:
@@ -108,10 +132,21 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
                 ),
                 "bar-replay",
             )
-        service.mode = settings.mode
-        await service.publish_broker_status(force=True)
-        settled = await service.reconcile_pending()
-        log.info("reconciled_before_accepting_commands", orders=settled)
+        if broker.session_problem is None:
+            report = await service.reconcile()
+            log.info(
+                "reconciled_before_accepting_commands",
+                settled=report.settled,
+                clean=report.clean,
+                took_ms=int((datetime.now(UTC) - started).total_seconds() * 1000),
+            )
+        else:
+            await service.publish_broker_status(force=True)
+        if ctx.session is not None:
+            res.tasks.spawn(
+                supervise_session(service, ctx.session, settings.session_probe_interval_s),
+                "broker-session",
+            )
         return service.handle
 
     spec = ConsumerSpec(
@@ -132,6 +167,8 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
         details=lambda: {"trading_state": effective_state(halt.facts).value},
     )
     app.state.control = halt
+    app.state.executor = ctx
+    app.include_router(executor_router)
     return app
 
 

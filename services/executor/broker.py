@@ -83,6 +83,34 @@ class Broker(Protocol):
         """The current price of a contract, and where it came from."""
         ...
 
+    async def status(self, order: SubmitOrder, broker_order_id: str) -> BrokerResult | None:
+        """The broker's current view of an order it holds; None if it cannot be read now."""
+        ...
+
+    async def cancel(self, order: SubmitOrder, broker_order_id: str) -> BrokerResult | None:
+        """Cancel an open order and return the broker's view of it afterwards."""
+        ...
+
+    async def modify(
+        self, order: SubmitOrder, broker_order_id: str, price: Decimal
+    ) -> BrokerResult | None:
+        """Move an open order's limit price and return the broker's view of it afterwards."""
+        ...
+
+    async def positions(self) -> dict[str, int] | None:
+        """Net open quantity per contract key at the broker; None if the executor's own book
+        is the broker's book (paper)."""
+        ...
+
+    async def probe(self) -> Literal["valid", "invalid", "unknown"]:
+        """Whether the broker session is good now."""
+        ...
+
+    @property
+    def session_problem(self) -> str | None:
+        """Why the broker session is not usable, or None."""
+        ...
+
 
 @dataclass(frozen=True)
 class Mark:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -16,6 +19,8 @@ from libs.common.messages import (
     AnyMessage,
     BarClosed,
     BrokerStatusChanged,
+    ControlKey,
+    ControlSet,
     FillReported,
     Instrument,
     Leg,
@@ -29,7 +34,7 @@ from libs.common.messages import (
     TradingState,
     derived_id,
 )
-from libs.common.topics import BROKER_STATUS, FILLS, MARKS, ORDER_EVENTS
+from libs.common.topics import BROKER_STATUS, CONTROL, FILLS, MARKS, ORDER_EVENTS
 from services.executor.broker import (
     Broker,
     BrokerResult,
@@ -39,6 +44,24 @@ from services.executor.broker import (
 )
 
 log = get_logger(__name__)
+RECONCILIATION_ACTOR = "executor:reconciliation"
+TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.REJECTED})
+
+
+@dataclass
+class Reconciliation:
+    """What the last reconciliation with the broker found."""
+
+    settled: int = 0
+    refreshed: int = 0
+    unsettled: int = 0
+    mismatches: dict[str, tuple[int, int]] = field(default_factory=dict)
+    at: datetime | None = None
+
+    @property
+    def clean(self) -> bool:
+        """Every order is settled and the positions agree."""
+        return self.unsettled == 0 and not self.mismatches
 
 
 class HaltFlag:
@@ -71,13 +94,25 @@ class ExecutorService:
         self.outbox = outbox
         self.settle_misses = 2
         self.settle_delay_s = 2.0
+        self.order_timeout_s = 30.0
+        self.poll_interval_s = 1.0
         self.mode: Literal["paper", "live"] = "paper"
-        self._session_valid: bool | None = None
+        self.expires_at: Callable[[], datetime | None] = lambda: None
+        self.reconciled = False
+        self.last_reconciliation = Reconciliation()
+        self._published: tuple[bool, str] | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def broker(self) -> Broker:
+        """The broker port this service drives."""
+        return self._broker
 
     async def handle(self, message: AnyMessage, _record: object = None) -> None:
         """Handle one record of the order-command or market-bar topic."""
         if isinstance(message, SubmitOrder):
-            await self.on_submit(message)
+            async with self._lock:
+                await self.on_submit(message)
         elif isinstance(message, BarClosed):
             await self.publish_marks(message.close)
 
@@ -100,7 +135,11 @@ class ExecutorService:
         now = self._clock.now()
         async with self._pool.acquire() as conn, conn.transaction():
             for key, (instrument, _qty) in sorted(held.items()):
-                mark = await self._broker.mark(instrument, underlying)
+                try:
+                    mark = await self._broker.mark(instrument, underlying)
+                except BrokerUnavailableError as exc:
+                    log.warning("mark_unavailable", instrument=key, error=str(exc)[:200])
+                    continue
                 event = MarkUpdated(
                     ts_event=now,
                     instrument=instrument,
@@ -114,6 +153,7 @@ class ExecutorService:
 
     async def on_submit(self, order: SubmitOrder) -> None:
         """Record the intent, call the broker once, record what it said."""
+        order, refusal = await self._checked(order)
         inserted = await self._pool.fetchval(
             "INSERT INTO executor.orders (client_order_id, trade_id, command, status) "
             "VALUES ($1, $2, $3, $4) ON CONFLICT (client_order_id) DO NOTHING "
@@ -126,40 +166,120 @@ class ExecutorService:
         if inserted is None:
             log.info("order_command_duplicate", client_order_id=order.client_order_id)
             return
-        if self._halt.halted and order.purpose is Purpose.ENTRY:
-            result = BrokerResult(
-                OrderStatus.REJECTED, None, reason="trading is HALTED: entries refused"
-            )
-        elif (
-            order.purpose is Purpose.ENTRY
-            and order.leg is Leg.MAIN
-            and (failed := await self._hedge_failure(order))
-        ):
-            result = BrokerResult(OrderStatus.REJECTED, None, reason=failed)
+        if refusal is None and order.purpose is Purpose.ENTRY and order.leg is Leg.MAIN:
+            refusal = await self._hedge_failure(order)
+        if refusal is not None:
+            result = BrokerResult(OrderStatus.REJECTED, None, reason=refusal)
         else:
             result = await self._broker.submit(order)
         await self.record(order, result)
         if result.status is OrderStatus.UNKNOWN:
             result = await self.settle_unknown(order)
         await self.publish_broker_status()
-        if (
-            result.status is OrderStatus.REJECTED
-            and order.purpose is Purpose.ENTRY
-            and order.leg is Leg.MAIN
-        ):
+        await self.after_final(order, result)
+
+    async def _checked(self, order: SubmitOrder) -> tuple[SubmitOrder, str | None]:
+        """The order as it may go out, or why it must not.
+
+        Entries are refused while trading is HALTED or the broker session is unusable. An exit
+        never sells or buys more than the executor holds, so it can never open a position.
+        """
+        if order.purpose is Purpose.ENTRY:
+            if self._halt.halted:
+                return order, "trading is HALTED: entries refused"
+            problem = self._broker.session_problem
+            if problem is not None:
+                return order, f"broker session invalid: entry refused ({problem})"[:300]
+            return order, None
+        held = (await self.held()).get(order.instrument.key)
+        net = held[1] if held else 0
+        closable = max(net, 0) if order.side is Side.SELL else max(-net, 0)
+        if closable == 0:
+            return order, f"nothing held in {order.instrument.key} to close"
+        if order.quantity > closable:
+            log.warning(
+                "exit_capped_to_holding",
+                client_order_id=order.client_order_id,
+                asked=order.quantity,
+                held=closable,
+            )
+            return order.model_copy(update={"quantity": closable}), None
+        return order, None
+
+    async def after_final(self, order: SubmitOrder, result: BrokerResult) -> None:
+        """A main entry leg that ended without a fill unwinds its hedge; so does a hedge that
+        filled only after its main leg had been refused."""
+        if order.purpose is not Purpose.ENTRY:
+            return
+        if result.status is OrderStatus.REJECTED and order.leg is Leg.MAIN:
             await self.unwind_hedge(order, result.reason or "rejected")
+        elif result.status is OrderStatus.FILLED and order.leg is Leg.HEDGE:
+            main = await self._pool.fetchrow(
+                "SELECT command FROM executor.orders WHERE trade_id = $1 AND status = $2 "
+                "AND client_order_id LIKE '%-entry-main-%'",
+                order.trade_id,
+                OrderStatus.REJECTED.value,
+            )
+            if main is not None:
+                refused = SubmitOrder.model_validate_json(main["command"])
+                await self.unwind_hedge(refused, "hedge filled after the main leg was refused")
 
     async def _hedge_failure(self, order: SubmitOrder) -> str | None:
-        """Why the main leg must not go out: its hedge was not filled."""
+        """Why the main leg must not go out: its hedge is not wholly filled.
+
+        A hedge still open at the broker is followed until it fills or ``order_timeout_s``
+        passes, then cancelled. A partly filled hedge is not enough cover: the main leg stays
+        out and the caller unwinds what the hedge bought.
+        """
+        await self._settle_open(order.trade_id, "-entry-hedge-")
         rows = await self._pool.fetch(
-            "SELECT status FROM executor.orders WHERE trade_id = $1 "
+            "SELECT command, status, filled_quantity FROM executor.orders WHERE trade_id = $1 "
             "AND client_order_id LIKE '%-entry-hedge-%'",
             order.trade_id,
         )
         statuses = {OrderStatus(r["status"]) for r in rows}
         if statuses and statuses != {OrderStatus.FILLED}:
             return f"hedge leg not filled ({', '.join(sorted(statuses))}): main leg not placed"
+        for row in rows:
+            asked = SubmitOrder.model_validate_json(row["command"]).quantity
+            if row["filled_quantity"] < asked:
+                return f"hedge leg filled {row['filled_quantity']} of {asked}: main leg not placed"
         return None
+
+    async def _settle_open(self, trade_id: object, pattern: str) -> None:
+        """Follow this trade's open orders matching ``pattern`` to a final state."""
+        deadline = asyncio.get_running_loop().time() + self.order_timeout_s
+        while True:
+            rows = await self._pool.fetch(
+                "SELECT command, broker_order_id FROM executor.orders WHERE trade_id = $1 "
+                "AND client_order_id LIKE $2 AND status = $3",
+                trade_id,
+                f"%{pattern}%",
+                OrderStatus.ACCEPTED.value,
+            )
+            if not rows:
+                return
+            expired = asyncio.get_running_loop().time() >= deadline
+            for row in rows:
+                open_order = SubmitOrder.model_validate_json(row["command"])
+                await self._refresh(open_order, row["broker_order_id"], cancel=expired)
+            if expired:
+                return
+            await asyncio.sleep(self.poll_interval_s)
+
+    async def _refresh(self, order: SubmitOrder, broker_order_id: str, cancel: bool) -> None:
+        """Read (or cancel, then read) an open order and record any change."""
+        if cancel:
+            log.warning(
+                "open_order_timed_out_cancelling",
+                client_order_id=order.client_order_id,
+                broker_order_id=broker_order_id,
+            )
+            found = await self._broker.cancel(order, broker_order_id)
+        else:
+            found = await self._broker.status(order, broker_order_id)
+        if found is not None and found.status is not OrderStatus.ACCEPTED:
+            await self.record(order, found)
 
     async def unwind_hedge(self, main: SubmitOrder, why: str) -> int:
         """The main leg failed: close what the hedge bought, and say so loudly."""
@@ -170,9 +290,11 @@ class ExecutorService:
             main.trade_id,
         )
         placed = 0
-        for n, row in enumerate(rows):
+        for row in rows:
             hedge = SubmitOrder.model_validate_json(row["command"])
-            cid = f"{main.trade_id.hex[:16]}-unwind-hedge-{n}"
+            cid = (
+                f"{main.trade_id.hex[:16]}-unwind-hedge-{hedge.client_order_id.rsplit('-', 1)[-1]}"
+            )
             unwind = hedge.model_copy(
                 update={
                     "message_id": derived_id("command", cid),
@@ -195,17 +317,31 @@ class ExecutorService:
         return placed
 
     async def publish_broker_status(self, force: bool = False) -> None:
-        """Publish the broker session's validity when it changes (or when forced)."""
-        problem: str | None = getattr(self._broker, "session_problem", None)
-        valid = problem is None
-        if not force and valid == self._session_valid:
+        """Publish whether the broker may take entries, when that changes (or when forced).
+
+        Valid means the session is good *and* the executor's book was reconciled with the
+        broker since the session was last lost; until then risk admits no entry.
+        """
+        problem = self._broker.session_problem
+        if problem is not None:
+            self.reconciled = False
+        valid = problem is None and self.reconciled
+        if valid:
+            detail = "session valid, reconciled"
+        elif problem is not None:
+            detail = problem
+        else:
+            detail = "reconciling with the broker"
+        if not force and self._published is not None and self._published[0] == valid:
             return
-        self._session_valid = valid
+        self._published = (valid, detail)
         event = BrokerStatusChanged(
             ts_event=self._clock.now(),
             mode=self.mode,
             session_valid=valid,
-            detail="session valid" if valid else problem or "session invalid",
+            detail=detail[:500],
+            expires_at=self.expires_at(),
+            reconciled=self.reconciled,
         )
         (log.info if valid else log.critical)("broker_status", valid=valid, detail=event.detail)
         async with self._pool.acquire() as conn, conn.transaction():
@@ -264,8 +400,101 @@ class ExecutorService:
         )
         for row in rows:
             order = SubmitOrder.model_validate_json(row["command"])
-            await self.settle_unknown(order)
+            result = await self.settle_unknown(order)
+            await self.after_final(order, result)
         return len(rows)
+
+    async def refresh_open(self, cancel_older_than: timedelta | None = None) -> int:
+        """Read every order open at the broker; cancel those older than the limit."""
+        rows = await self._pool.fetch(
+            "SELECT command, broker_order_id, created_at FROM executor.orders "
+            "WHERE status = $1 ORDER BY created_at",
+            OrderStatus.ACCEPTED.value,
+        )
+        now = self._clock.now()
+        for row in rows:
+            order = SubmitOrder.model_validate_json(row["command"])
+            stale = cancel_older_than is not None and now - row["created_at"] > cancel_older_than
+            await self._refresh(order, row["broker_order_id"], cancel=stale)
+            status = await self._pool.fetchval(
+                "SELECT status FROM executor.orders WHERE client_order_id = $1",
+                order.client_order_id,
+            )
+            if status == OrderStatus.REJECTED.value:
+                await self.after_final(order, BrokerResult(OrderStatus.REJECTED, None))
+        return len(rows)
+
+    async def reconcile(self) -> Reconciliation:
+        """Bring the executor's book in line with the broker's before taking commands.
+
+        Unsettled orders are settled from the broker's order list, open orders re-read, and the
+        net positions compared contract by contract. A mismatch turns the kill switch on (entries
+        stop; exits still go out) and says so loudly: an operator must look before trading on.
+        """
+        async with self._lock:
+            report = Reconciliation(at=self._clock.now())
+            report.settled = await self.reconcile_pending()
+            report.refreshed = await self.refresh_open()
+            report.unsettled = await self._pool.fetchval(
+                "SELECT count(*) FROM executor.orders WHERE status = ANY($1::text[])",
+                [OrderStatus.PENDING_SUBMIT.value, OrderStatus.UNKNOWN.value],
+            )
+            try:
+                at_broker = await self._broker.positions()
+            except BrokerUnavailableError as exc:
+                log.error("positions_unavailable", error=str(exc)[:300])
+                report.unsettled += 1
+                at_broker = None
+            if at_broker is not None:
+                ours = {key: qty for key, (_i, qty) in (await self.held()).items()}
+                for key in sorted(set(ours) | set(at_broker)):
+                    if ours.get(key, 0) != at_broker.get(key, 0):
+                        report.mismatches[key] = (ours.get(key, 0), at_broker.get(key, 0))
+            if report.mismatches:
+                await self._halt_for_mismatch(report.mismatches)
+            self.reconciled = report.unsettled == 0 and self._broker.session_problem is None
+            self.last_reconciliation = report
+            log.warning(
+                "reconciled_with_broker",
+                settled=report.settled,
+                refreshed=report.refreshed,
+                unsettled=report.unsettled,
+                mismatches=len(report.mismatches),
+                reconciled=self.reconciled,
+            )
+        await self.publish_broker_status(force=True)
+        return report
+
+    async def _halt_for_mismatch(self, mismatches: dict[str, tuple[int, int]]) -> None:
+        detail = "; ".join(f"{k}: ours {a}, broker {b}" for k, (a, b) in mismatches.items())
+        log.critical("reconciliation_mismatch_halting", mismatches=detail[:1000])
+        fact = ControlSet(
+            ts_event=self._clock.now(),
+            key=ControlKey.KILL_SWITCH,
+            engaged=True,
+            values={"source": "reconciliation"},
+            changed_by=RECONCILIATION_ACTOR,
+            reason=f"positions differ from the broker's: {detail}"[:500],
+        )
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self.outbox.add(conn, CONTROL, ControlKey.KILL_SWITCH.value, fact)
+        self.outbox.wake()
+
+    async def supervise_once(self) -> None:
+        """One round of the live session watch: probe, reconcile when needed, follow open orders."""
+        problem_before = self._broker.session_problem
+        if problem_before is None:
+            verdict = await self._broker.probe()
+            if verdict == "invalid":
+                log.critical("broker_session_invalid", detail=self._broker.session_problem)
+        if self._broker.session_problem is not None:
+            await self.publish_broker_status()
+            return
+        if not self.reconciled:
+            await self.reconcile()
+            return
+        async with self._lock:
+            await self.refresh_open(timedelta(seconds=self.order_timeout_s))
 
     async def record(self, order: SubmitOrder, result: BrokerResult) -> None:
         """Store the broker's answer and stage the events it implies, in one transaction."""
@@ -274,6 +503,11 @@ class ExecutorService:
                 "SELECT status FROM executor.orders WHERE client_order_id = $1 FOR UPDATE",
                 order.client_order_id,
             )
+            if OrderStatus(current) is result.status and result.status in TERMINAL:
+                log.info("order_already_final", client_order_id=order.client_order_id)
+                return
+            if OrderStatus(current) is result.status is OrderStatus.ACCEPTED:
+                return
             check_transition(OrderStatus(current), result.status)
             filled = sum(e.quantity for e in result.executions)
             average = (

@@ -47,6 +47,38 @@ class ExecutorSettings(ServiceSettings):
         ),
         description="Today's API session value from the Breeze login (live mode)",
     )
+    operator_token: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices(
+            "EXECUTOR_OPERATOR_TOKEN", "OPERATOR_TOKEN", "operator_token"
+        ),
+        description="Bearer token for the executor's operator routes (session paste)",
+    )
+    session_cache_path: str = Field(
+        default=".state/breeze-session.json",
+        description="Where today's Breeze session value is cached (owner-only file)",
+    )
+    session_probe_interval_s: float = Field(
+        default=30.0, gt=0, description="Seconds between Breeze session probes (live mode)"
+    )
+    session_warn_before_min: int = Field(
+        default=30, ge=0, description="Warn this many minutes before the session expires"
+    )
+    order_timeout_s: float = Field(
+        default=30.0, gt=0, description="An order still open at the broker after this is cancelled"
+    )
+    api_calls_per_minute: int = Field(
+        default=90, ge=1, le=100, description="Breeze calls allowed per minute (limit 100)"
+    )
+    api_calls_per_day: int = Field(
+        default=4500, ge=1, le=5000, description="Breeze calls allowed per IST day (limit 5,000)"
+    )
+    broker_error_failures: int = Field(
+        default=5, ge=1, description="Failed Breeze calls in a row that open the error breaker"
+    )
+    broker_error_cooldown_s: float = Field(
+        default=30.0, gt=0, description="Seconds the broker error breaker stays open"
+    )
     breeze_base_url: str = Field(
         default="", description="Breeze gateway base URL; empty: ICICI's (a simulator in tests)"
     )

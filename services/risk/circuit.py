@@ -25,6 +25,7 @@ from services.risk.breaker import Breaker, BreakerConfig, BreakerState
 log = get_logger(__name__)
 Publish = Callable[[Topic, Message, str], Awaitable[None]]
 ACTOR = "risk:circuit-breaker"
+SESSION_REASON = "broker session invalid"
 
 
 class CircuitKeeper:
@@ -35,6 +36,7 @@ class CircuitKeeper:
         self._publish: Publish | None = None
         self._clock = clock
         self.trial_trade: uuid.UUID | None = None
+        self.broker: BrokerStatusChanged | None = None
 
     def bind(self, publish: Publish) -> None:
         """Give the keeper its way to publish, once the producer exists."""
@@ -59,7 +61,9 @@ class CircuitKeeper:
             log.warning("circuit_reset", changed_by=message.changed_by, reason=message.reason)
 
     def entry_allowed(self) -> str | None:
-        """In half-open, only one trial entry at a time."""
+        """No entry while the broker is not ready; in half-open, one trial entry at a time."""
+        if self.broker is not None and not self.broker.session_valid:
+            return f"broker not ready for entries: {self.broker.detail}"[:300]
         if self.breaker.state is BreakerState.HALF_OPEN and self.trial_trade is not None:
             return "circuit breaker half-open: a trial entry is already in flight"
         return None
@@ -89,10 +93,20 @@ class CircuitKeeper:
             await self._announce()
 
     async def on_broker_status(self, message: BrokerStatusChanged, live: bool) -> None:
-        """An invalid broker session opens the breaker: no new entries until it is fixed."""
-        if message.session_valid or not live:
+        """An invalid broker session opens the breaker and stops entries until the executor
+        says the session is good again and its book is reconciled; that closes it."""
+        self.broker = message
+        if not live:
             return
-        if self.breaker.trip(self._clock.now(), f"broker session invalid: {message.detail}"):
+        if not message.session_valid:
+            if self.breaker.trip(self._clock.now(), f"{SESSION_REASON}: {message.detail}"):
+                await self._announce()
+        elif self.breaker.state is not BreakerState.CLOSED and self.breaker.reason.startswith(
+            SESSION_REASON
+        ):
+            self.breaker.reset()
+            self.trial_trade = None
+            log.warning("circuit_closed_broker_ready", detail=message.detail)
             await self._announce()
 
     async def tick(self) -> None:

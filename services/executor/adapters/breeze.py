@@ -15,14 +15,16 @@ import functools
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any, Literal
 
 from libs.common.clock import IST
+from libs.common.logging import get_logger
 from libs.common.messages import Instrument, OptionRight, Side, SubmitOrder
 from libs.market import charges as charges_model
 from libs.market.contract import TICK_SIZE, round_to_tick
+from services.executor.adapters.call_guard import BreakerState, CallGuard, GuardConfig
 from services.executor.broker import (
     BrokerResult,
     BrokerUnavailableError,
@@ -31,6 +33,7 @@ from services.executor.broker import (
     OrderStatus,
 )
 
+log = get_logger(__name__)
 EXCHANGE = "NFO"
 PRODUCT = "options"  # F&O "options" is carry-forward (NRML) at ICICI
 STOCK_CODES = {"NIFTY": "NIFTY", "BANKNIFTY": "CNXBAN"}  # ICICI short names (breeze.md 3.2)
@@ -86,15 +89,19 @@ class AmbiguousOrderError(RuntimeError):
         self.order_ids = order_ids
 
 
-class BreezeQuoteError(RuntimeError):
+class BreezeQuoteError(BrokerUnavailableError):
     """No usable quote for a contract."""
+
+
+class SessionRejectedError(RuntimeError):
+    """The broker refused a session value at login."""
 
 
 @dataclass(frozen=True)
 class Reply:
-    """One classified SDK answer."""
+    """One classified SDK answer (``refused``: the call guard kept it from being sent)."""
 
-    kind: Literal["ok", "empty", "rejected", "unknown"]
+    kind: Literal["ok", "empty", "rejected", "unknown", "refused"]
     payload: Any = None
     error: str = ""
 
@@ -172,14 +179,49 @@ def _right(right: OptionRight) -> str:
     return "call" if right is OptionRight.CE else "put"
 
 
+SYMBOLS = {code: symbol for symbol, code in STOCK_CODES.items()}
+
+
+def _position_key(row: dict[str, Any]) -> str | None:
+    """The contract key (``Instrument.key``) of a ``portfoliopositions`` row."""
+    symbol = SYMBOLS.get(str(row.get("stock_code", "")).upper())
+    expiry = _parse_expiry(row.get("expiry_date"))
+    strike = _decimal(row.get("strike_price"))
+    right = str(row.get("right", "")).lower()
+    if symbol is None or expiry is None or strike is None or right not in ("call", "put"):
+        return None
+    instrument = Instrument(
+        symbol=symbol,
+        expiry=expiry,
+        strike=strike,
+        right=OptionRight.CE if right == "call" else OptionRight.PE,
+    )
+    return instrument.key
+
+
+def _login_error(exc: Exception) -> str:
+    """The SDK's login message without anything that could be a credential."""
+    text = str(exc)
+    for known in ("check session key", "check api key", "session key is expired", "try again"):
+        if known in text.lower():
+            return f"login refused: {known}"
+    return f"login refused: {type(exc).__name__}"
+
+
 class BreezeBroker:
     """The Broker port against ICICI Breeze (or the local simulator)."""
 
-    def __init__(self, client: Any, config: BreezeBrokerConfig | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        config: BreezeBrokerConfig | None = None,
+        guard: CallGuard | None = None,
+    ) -> None:
         self._client = client
         self._config = config or BreezeBrokerConfig()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="breeze-sdk")
         self._sent_prices: dict[str, Decimal] = {}
+        self.guard = guard or CallGuard(GuardConfig(), lambda: datetime.now(UTC))
         self.session_problem: str | None = None
 
     @property
@@ -193,6 +235,22 @@ class BreezeBroker:
 
     # ----------------------------------------------------------------------------- calls
     async def _call(self, name: str, **kwargs: Any) -> Reply:
+        refusal = self.guard.acquire()
+        if refusal is not None:
+            log.warning("breeze_call_refused", call=name, reason=refusal)
+            return Reply("refused", error=f"{name} not sent: {refusal}")
+        reply = await self._send(name, **kwargs)
+        changed = self.guard.record(failed=reply.kind == "unknown")
+        if changed is not None:
+            (log.info if changed is BreakerState.CLOSED else log.error)(
+                "broker_error_breaker", state=changed, call=name, error=reply.error[:200]
+            )
+        if reply.kind == "unknown" and any(m in reply.error.lower() for m in SESSION_WORDS):
+            self.session_problem = f"{name}: {reply.error}"[:300]
+        return reply
+
+    async def _send(self, name: str, **kwargs: Any) -> Reply:
+        """Run one SDK call on the adapter's thread, under the call timeout, and classify it."""
         method = getattr(self._client, name)
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._pool, functools.partial(method, **kwargs))
@@ -202,10 +260,99 @@ class BreezeBroker:
             return Reply("unknown", error=f"{name}: no answer in {self._config.call_timeout_s}s")
         except Exception as exc:  # noqa: BLE001 - every SDK failure is an unknown outcome
             return Reply("unknown", error=f"{name}: {type(exc).__name__}: {exc}")
-        reply = classify(raw, self._config.rejection_markers)
-        if reply.kind == "unknown" and any(m in reply.error.lower() for m in SESSION_WORDS):
-            self.session_problem = f"{name}: {reply.error}"[:300]
-        return reply
+        return classify(raw, self._config.rejection_markers)
+
+    # ----------------------------------------------------------------------------- session
+    async def login(self, api_secret: str, session_value: str, timeout_s: float = 30.0) -> None:
+        """Open the day's session with an API session value (``generate_session``).
+
+        Raises :class:`SessionRejectedError` when the broker refuses the value and
+        :class:`BrokerUnavailableError` when it does not answer. Values are never logged.
+        """
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(
+            self._pool,
+            functools.partial(
+                self._client.generate_session, api_secret=api_secret, session_token=session_value
+            ),
+        )
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout_s)
+        except TimeoutError:
+            raise BrokerUnavailableError(f"login: no answer in {timeout_s}s") from None
+        except Exception as exc:  # noqa: BLE001 - the SDK raises bare Exceptions on login
+            raise SessionRejectedError(_login_error(exc)) from None
+        self.guard.record(failed=False)
+        self.session_problem = None
+
+    async def probe(self) -> Literal["valid", "invalid", "unknown"]:
+        """Is the session good? One ``get_funds`` call (breeze.md 6.4)."""
+        reply = await self._call("get_funds")
+        if reply.kind == "ok":
+            return "valid"
+        lowered = reply.error.lower()
+        if reply.kind == "unknown" and any(m in lowered for m in SESSION_WORDS):
+            return "invalid"
+        if reply.kind == "unknown" and "checksum" in lowered:
+            self.session_problem = f"get_funds: {reply.error}"[:300]
+            return "invalid"
+        return "unknown"
+
+    async def positions(self) -> dict[str, int]:
+        """Net open quantity per contract key at the broker (flat contracts left out)."""
+        reply = await self._call("get_portfolio_positions")
+        if reply.kind == "empty":
+            return {}
+        if reply.kind != "ok" or not isinstance(reply.payload, list):
+            raise BrokerUnavailableError(f"positions unavailable: {reply.error or reply.kind}")
+        held: dict[str, int] = {}
+        for row in reply.payload:
+            if not isinstance(row, dict) or str(row.get("segment", "fno")).lower() != "fno":
+                continue
+            key = _position_key(row)
+            quantity = _int(row.get("quantity"))
+            action = str(row.get("action", "")).lower()
+            signed = quantity if action == "buy" else -quantity if action == "sell" else 0
+            if key is not None and signed:
+                held[key] = held.get(key, 0) + signed
+        return {k: v for k, v in held.items() if v}
+
+    async def status(self, order: SubmitOrder, broker_order_id: str) -> BrokerResult | None:
+        """The broker's current view of one order; None if it cannot be read now."""
+        detail = await self._call(
+            "get_order_detail", exchange_code=EXCHANGE, order_id=broker_order_id
+        )
+        if detail.kind == "ok" and isinstance(detail.payload, list) and detail.payload:
+            return self._result(order, detail.payload[0])
+        return None
+
+    async def cancel(self, order: SubmitOrder, broker_order_id: str) -> BrokerResult | None:
+        """Cancel an open order, then re-read it: the detail, not the answer, is the truth."""
+        reply = await self._call("cancel_order", exchange_code=EXCHANGE, order_id=broker_order_id)
+        if reply.kind == "rejected":
+            log.warning("cancel_refused", order_id=broker_order_id, error=reply.error[:200])
+        return await self.status(order, broker_order_id)
+
+    async def modify(
+        self, order: SubmitOrder, broker_order_id: str, price: Decimal
+    ) -> BrokerResult | None:
+        """Move an open order's limit price, then re-read it."""
+        price = round_to_tick(price)
+        reply = await self._call(
+            "modify_order",
+            order_id=broker_order_id,
+            exchange_code=EXCHANGE,
+            order_type="limit",
+            stoploss="",
+            quantity=str(order.quantity),
+            price=f"{price:.2f}",
+            validity="day",
+            disclosed_quantity="",
+            validity_date="",
+        )
+        if reply.kind == "ok":
+            self._sent_prices[order.client_order_id] = price
+        return await self.status(order, broker_order_id)
 
     def _contract(self, instrument: Instrument) -> dict[str, str]:
         stock_code = STOCK_CODES.get(instrument.symbol)
@@ -269,7 +416,7 @@ class BreezeBroker:
             validity="day",
             **contract,
         )
-        if reply.kind in ("rejected", "empty"):
+        if reply.kind in ("rejected", "empty", "refused"):
             return BrokerResult(OrderStatus.REJECTED, None, reason=reply.error)
         payload = reply.payload
         order_id = payload.get("order_id") if isinstance(payload, dict) else None

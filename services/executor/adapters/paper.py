@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Literal
 
 from libs.common.clock import IST, Clock
 from libs.common.messages import Instrument, Side, SubmitOrder
@@ -100,3 +101,31 @@ class PaperBroker:
         """The model mid on the tick: what the paper book is marked at."""
         mid = model_value(instrument, underlying, self._clock, self._model.iv)
         return Mark(max(round_to_tick(mid), TICK_SIZE), "model")
+
+    # Paper orders are final the moment they are placed: nothing stays open to read or change.
+    async def status(self, order: SubmitOrder, broker_order_id: str) -> BrokerResult | None:
+        """Nothing stays open at the paper broker."""
+        return None
+
+    async def cancel(self, order: SubmitOrder, broker_order_id: str) -> BrokerResult | None:
+        """Nothing stays open at the paper broker."""
+        return None
+
+    async def modify(
+        self, order: SubmitOrder, broker_order_id: str, price: Decimal
+    ) -> BrokerResult | None:
+        """Nothing stays open at the paper broker."""
+        return None
+
+    async def positions(self) -> dict[str, int] | None:
+        """The executor's own book is the paper broker's book."""
+        return None
+
+    async def probe(self) -> Literal["valid", "invalid", "unknown"]:
+        """The paper session never expires."""
+        return "valid"
+
+    @property
+    def session_problem(self) -> str | None:
+        """The paper session never expires."""
+        return None

@@ -67,8 +67,9 @@ def test_env_example_when_loaded_gives_the_defaults(monkeypatch, name):
     monkeypatch.setenv("WEBHOOK_SECRET", "a-real-secret-for-tests")
     monkeypatch.setenv("OPERATOR_TOKEN", "a-real-operator-token-for-tests")
     loaded = settings(_env_file=ENV_EXAMPLE)  # type: ignore[call-arg]
+    set_here = {"WEBHOOK_SECRET", "OPERATOR_TOKEN"}
     for field, info in settings.model_fields.items():
-        if info.is_required():
+        if info.is_required() or set(env_names(settings, field)) & set_here:
             continue
         assert getattr(loaded, field) == info.get_default(call_default_factory=True), field
 
