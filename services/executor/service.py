@@ -175,7 +175,7 @@ class ExecutorService:
         await self.record(order, result)
         if result.status is OrderStatus.UNKNOWN:
             result = await self.settle_unknown(order)
-        await self.publish_broker_status()
+        await self.report_session_problem()
         await self.after_final(order, result)
 
     async def _checked(self, order: SubmitOrder) -> tuple[SubmitOrder, str | None]:
@@ -316,6 +316,11 @@ class ExecutorService:
             placed += 1
         return placed
 
+    async def report_session_problem(self) -> None:
+        """Say at once that the broker session broke (a good status comes from reconcile)."""
+        if self._broker.session_problem is not None:
+            await self.publish_broker_status()
+
     async def publish_broker_status(self, force: bool = False) -> None:
         """Publish whether the broker may take entries, when that changes (or when forced).
 
@@ -365,7 +370,7 @@ class ExecutorService:
                     client_order_id=order.client_order_id,
                     error=str(exc)[:300],
                 )
-                await self.publish_broker_status()
+                await self.report_session_problem()
                 return BrokerResult(OrderStatus.UNKNOWN, None, reason=str(exc)[:300])
             if found is not None and found.status is not OrderStatus.UNKNOWN:
                 log.warning(

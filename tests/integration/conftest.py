@@ -31,3 +31,28 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer[bytes
         yield producer
     finally:
         await producer.stop()
+
+
+@pytest_asyncio.fixture
+async def broker_ready_after(kafka_bootstrap: str) -> AsyncIterator[None]:
+    """Leave the compacted broker status 'ready' after a test that made it invalid.
+
+    Every risk process replays that topic, and an invalid status there would keep later tests'
+    entries out.
+    """
+    yield
+    from datetime import UTC, datetime
+
+    from libs.common.kafka import publish
+    from libs.common.messages import BrokerStatusChanged
+    from libs.common.topics import BROKER_STATUS
+
+    producer = make_producer(kafka_bootstrap, "integration-broker-ready")
+    await producer.start()
+    try:
+        ready = BrokerStatusChanged(
+            ts_event=datetime.now(UTC), mode="paper", session_valid=True, detail="test teardown"
+        )
+        await publish(producer, BROKER_STATUS, ready, key="broker")
+    finally:
+        await producer.stop()

@@ -3,9 +3,11 @@ real SDK, once, and the outcome is booked in PostgreSQL."""
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -29,11 +31,20 @@ EXECUTOR_TOPICS = (ORDER_COMMANDS, MARKET_BARS)
 
 
 def live_settings(
-    base_url: str, session: str, database: str, bootstrap: str, prefix: str
+    base_url: str,
+    session: str,
+    database: str,
+    bootstrap: str,
+    prefix: str,
+    **extra: object,
 ) -> ExecutorSettings:
-    """An executor in live mode against the simulator, with its own consumer groups."""
+    """An executor in live mode against the simulator, with its own consumer groups and its own
+    session cache."""
+    cache = Path(tempfile.mkdtemp(prefix="strikeflow-session-")) / "session.json"
     return ExecutorSettings.model_validate(
         {
+            "session_cache_path": str(cache),
+            **extra,
             "database_url": database,
             "kafka_bootstrap_servers": bootstrap,
             "consumer_group_prefix": prefix,
@@ -138,6 +149,7 @@ async def test_live_executor_when_session_expires_keeps_order_unknown_and_report
     expiry: date,
     fresh_database: str,
     kafka_bootstrap: str,
+    broker_ready_after: None,
 ) -> None:
     from libs.common.messages import BrokerStatusChanged
     from libs.common.topics import BROKER_STATUS
