@@ -123,7 +123,8 @@ async def test_expired_session_stops_entries_within_a_second_and_a_paste_resumes
         TestClient(create_risk(risk_settings)) as risk,
     ):
         state = executor.get("/api/v2/broker/session").json()
-        assert state["session_valid"] is True and state["reconciled"] is True
+        assert state["session_valid"] is True
+        assert state["reconciled"] is True
         assert state["seconds_to_expiry"] > 0
         assert api_session not in executor.get("/api/v2/broker/session").text
 
@@ -160,11 +161,13 @@ async def test_expired_session_stops_entries_within_a_second_and_a_paste_resumes
         reply = executor.post("/api/v2/broker/session", json={"api_session": "1"}, headers=wrong)
         assert reply.status_code == 403
         reply = executor.post("/api/v2/broker/session", json={"api_session": "x1"}, headers=auth)
-        assert reply.status_code == 422 and "digits" in reply.text
+        assert reply.status_code == 422
+        assert "digits" in reply.text
         reply = executor.post(
             "/api/v2/broker/session", json={"api_session": "99999999"}, headers=auth
         )
-        assert reply.status_code == 422 and "refused" in reply.text
+        assert reply.status_code == 422
+        assert "refused" in reply.text
         assert executor.get("/api/v2/broker/session").json()["session_valid"] is False
 
         fresh = control.post("/sessions", json={}).json()["api_session"]  # noqa: ASYNC212
@@ -172,7 +175,8 @@ async def test_expired_session_stops_entries_within_a_second_and_a_paste_resumes
         reply = executor.post("/api/v2/broker/session", json={"api_session": fresh}, headers=auth)
         assert reply.status_code == 200, reply.text
         body = reply.json()
-        assert body["session_valid"] is True and body["reconciled"] is True
+        assert body["session_valid"] is True
+        assert body["reconciled"] is True
         assert body["trading_resumes"] is True
         assert fresh not in reply.text
 
@@ -181,7 +185,8 @@ async def test_expired_session_stops_entries_within_a_second_and_a_paste_resumes
             return [m for m in found if isinstance(m, BrokerStatusChanged) and m.session_valid]
 
         [ready] = await eventually(valid_again, lambda s: len(s) >= 1, 20, "session valid")
-        assert ready.reconciled is True and ready.expires_at is not None
+        assert ready.reconciled is True
+        assert ready.expires_at is not None
 
         async def risk_admits() -> RiskDecisionMade:
             return await _decision(producer, kafka_bootstrap, SignalName.S6)

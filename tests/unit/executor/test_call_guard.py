@@ -25,7 +25,8 @@ def test_minute_budget_when_spent_refuses_until_the_window_moves() -> None:
     g = guard(t, per_minute=3, per_day=100)
     assert [g.acquire() for _ in range(3)] == [None, None, None]
     refusal = g.acquire()
-    assert refusal is not None and "3 calls in the last minute" in refusal
+    assert refusal is not None
+    assert "3 calls in the last minute" in refusal
     t.mono += 60
     assert g.acquire() is None
     assert g.used() == (1, 4)
@@ -34,10 +35,12 @@ def test_minute_budget_when_spent_refuses_until_the_window_moves() -> None:
 def test_day_budget_when_spent_refuses_until_the_next_ist_day() -> None:
     t = Time()
     g = guard(t, per_minute=100, per_day=2)
-    assert g.acquire() is None and g.acquire() is None
+    assert g.acquire() is None
+    assert g.acquire() is None
     t.mono += 120
     refusal = g.acquire()
-    assert refusal is not None and "2 calls today" in refusal
+    assert refusal is not None
+    assert "2 calls today" in refusal
     t.wall += timedelta(days=1)
     assert g.acquire() is None
 
@@ -51,12 +54,14 @@ def test_breaker_when_failures_in_a_row_opens_then_half_opens_for_one_trial() ->
         assert changed == (BreakerState.OPEN if n == 2 else None)
     assert g.state is BreakerState.OPEN
     refusal = g.acquire()
-    assert refusal is not None and "breaker open" in refusal
+    assert refusal is not None
+    assert "breaker open" in refusal
     t.mono += 30
     assert g.state is BreakerState.HALF_OPEN
     assert g.acquire() is None  # the trial
     second = g.acquire()
-    assert second is not None and "trial call is in flight" in second
+    assert second is not None
+    assert "trial call is in flight" in second
     assert g.record(failed=False) is BreakerState.CLOSED
     assert g.acquire() is None
 
