@@ -39,25 +39,7 @@ log = get_logger(__name__)
 def build_broker(settings: ExecutorSettings, clock: Clock) -> Broker:
     """Choose the broker for the configured mode (the one place the mode is decided)."""
     if settings.mode == "live":
-        client = create_breeze_client(
-            settings.breeze_api_key.get_secret_value(), settings.breeze_base_url or None
-        )
-        guard = CallGuard(
-            GuardConfig(
-                per_minute=settings.api_calls_per_minute,
-                per_day=settings.api_calls_per_day,
-                failures=settings.broker_error_failures,
-                cooldown_s=settings.broker_error_cooldown_s,
-            ),
-            clock.now,
-        )
-        return BreezeBroker(
-            client,
-            BreezeBrokerConfig(
-                brokerage=charges_model.Brokerage.flat_per_order(settings.brokerage_per_order)
-            ),
-            guard,
-        )
+        return breeze_broker(settings, clock)
     return PaperBroker(
         clock,
         PaperFillModel(
@@ -65,7 +47,32 @@ def build_broker(settings: ExecutorSettings, clock: Clock) -> Broker:
             spread_pct=settings.paper_spread_pct,
             slippage_pct=settings.paper_slippage_pct,
             brokerage_per_order=settings.brokerage_per_order,
+            latency_s=settings.paper_latency_ms / 1000,
         ),
+        quotes=breeze_broker(settings, clock) if settings.paper_quotes == "breeze" else None,
+    )
+
+
+def breeze_broker(settings: ExecutorSettings, clock: Clock) -> BreezeBroker:
+    """The Breeze adapter: the live broker, or the paper broker's source of quotes."""
+    client = create_breeze_client(
+        settings.breeze_api_key.get_secret_value(), settings.breeze_base_url or None
+    )
+    guard = CallGuard(
+        GuardConfig(
+            per_minute=settings.api_calls_per_minute,
+            per_day=settings.api_calls_per_day,
+            failures=settings.broker_error_failures,
+            cooldown_s=settings.broker_error_cooldown_s,
+        ),
+        clock.now,
+    )
+    return BreezeBroker(
+        client,
+        BreezeBrokerConfig(
+            brokerage=charges_model.Brokerage.flat_per_order(settings.brokerage_per_order)
+        ),
+        guard,
     )
 
 
@@ -117,6 +124,16 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
             await session.start(settings.breeze_session_token.get_secret_value())
             service.expires_at = session.expires_at
             ctx.session, ctx.broker = session, broker
+        elif isinstance(broker, PaperBroker) and isinstance(broker.quotes, BreezeBroker):
+            quoting = LiveSession(
+                broker.quotes,
+                settings.breeze_api_secret,
+                SessionStore(Path(settings.session_cache_path)),
+                clock,
+                timedelta(minutes=settings.session_warn_before_min),
+            )
+            if not await quoting.start(settings.breeze_session_token.get_secret_value()):
+                log.warning("paper_quotes_unavailable", fallback="model prices, labelled")
         if settings.bars_replay_csv:
 
             async def send_bar(bar: BarClosed) -> None:

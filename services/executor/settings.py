@@ -91,6 +91,14 @@ class ExecutorSettings(ServiceSettings):
     paper_slippage_pct: Decimal = Field(
         default=Decimal("0.5"), ge=0, description="Slippage beyond the touch, % of price"
     )
+    paper_quotes: Literal["model", "breeze"] = Field(
+        default="model",
+        description="Where paper fills are priced: the labelled model, or live Breeze quotes "
+        "(needs the Breeze key, secret and session; falls back to the model without a quote)",
+    )
+    paper_latency_ms: int = Field(
+        default=0, ge=0, le=10_000, description="Simulated broker round trip of paper orders"
+    )
     brokerage_per_order: Decimal = Field(
         default=Decimal(20), ge=0, description="Brokerage per order, rupees"
     )
@@ -102,14 +110,15 @@ class ExecutorSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _live_needs_everything(self) -> ExecutorSettings:
-        if self.mode != "live":
+        if self.mode != "live" and self.paper_quotes != "breeze":
             return self
-        if not self.live_confirmed:
+        if self.mode == "live" and not self.live_confirmed:
             raise ValueError("live mode needs EXECUTOR_LIVE_CONFIRMED=true")
+        what = "live mode" if self.mode == "live" else "paper quotes from Breeze"
         for name in ("breeze_api_key", "breeze_api_secret", "breeze_session_token"):
             value = getattr(self, name).get_secret_value().strip()
             if not value or any(w in value.lower() for w in PLACEHOLDER_WORDS):
-                raise ValueError(f"live mode needs a real {name} (it is empty or a placeholder)")
+                raise ValueError(f"{what} needs a real {name} (it is empty or a placeholder)")
         return self
 
     @field_validator("bars_replay_from", mode="before")

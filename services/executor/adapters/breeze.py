@@ -25,6 +25,7 @@ from libs.common.messages import Instrument, OptionRight, Side, SubmitOrder
 from libs.market import charges as charges_model
 from libs.market.contract import TICK_SIZE, round_to_tick
 from services.executor.adapters.call_guard import BreakerState, CallGuard, GuardConfig
+from services.executor.adapters.paper import Touch
 from services.executor.broker import (
     BrokerResult,
     BrokerUnavailableError,
@@ -470,6 +471,16 @@ class BreezeBroker:
                 order.client_order_id, [str(r.get("order_id")) for r in matches]
             )
         return self._result(order, matches[0])
+
+    async def touch(self, instrument: Instrument) -> Touch:
+        """The best bid and offer (the last price on a side with none)."""
+        row = await self._quote(instrument)
+        ltp = _decimal(row.get("ltp")) or Decimal(0)
+        bid = _decimal(row.get("best_bid_price")) or Decimal(0)
+        ask = _decimal(row.get("best_offer_price")) or Decimal(0)
+        if bid <= 0 and ask <= 0 and ltp <= 0:
+            raise BreezeQuoteError(f"no usable price in the quote for {instrument.key}")
+        return Touch(bid if bid > 0 else ltp, ask if ask > 0 else ltp)
 
     async def mark(self, instrument: Instrument, underlying: Decimal) -> Mark:
         """Mid of the best bid and offer (else the last price) from a quote, on the tick."""

@@ -1,18 +1,29 @@
-"""The paper broker: fills at model quotes with spread, slippage and Indian charges."""
+"""The paper broker: fills against quotes with spread, slippage, latency and Indian charges.
+
+Quotes come from a live quote source (Breeze, when a session exists) or, without one, from the
+Black-Scholes model of libs/market; every fill says which (``price_source``).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Literal
+from typing import Literal, Protocol
 
 from libs.common.clock import IST, Clock
 from libs.common.messages import Instrument, Side, SubmitOrder
 from libs.market import charges as charges_model
 from libs.market.contract import TICK_SIZE, Right, round_to_tick
 from libs.market.pricing import bs_price, year_fraction
-from services.executor.broker import BrokerResult, Execution, Mark, OrderStatus
+from services.executor.broker import (
+    BrokerResult,
+    BrokerUnavailableError,
+    Execution,
+    Mark,
+    OrderStatus,
+)
 
 _HUNDRED = Decimal(100)
 
@@ -25,6 +36,23 @@ class PaperFillModel:
     spread_pct: Decimal
     slippage_pct: Decimal
     brokerage_per_order: Decimal
+    latency_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Touch:
+    """The best bid and offer of a contract now."""
+
+    bid: Decimal
+    ask: Decimal
+
+
+class QuoteSource(Protocol):
+    """Live quotes for the paper broker (the Breeze broker is one)."""
+
+    async def touch(self, instrument: Instrument) -> Touch:
+        """The best bid and offer now; raises ``BrokerUnavailableError`` without one."""
+        ...
 
 
 def _to_tick(price: Decimal, up: bool) -> Decimal:
@@ -52,28 +80,64 @@ def fill_price(mid: Decimal, side: Side, model: PaperFillModel) -> Decimal:
     """Cross half the spread, then slip further, rounded away from the trader to the tick."""
     half = mid * model.spread_pct / _HUNDRED / 2
     touch = mid + half if side is Side.BUY else mid - half
+    return slipped(touch, side, model)
+
+
+def slipped(touch: Decimal, side: Side, model: PaperFillModel) -> Decimal:
+    """Slip beyond the touch, rounded away from the trader to the tick."""
     slip = touch * model.slippage_pct / _HUNDRED
     price = touch + slip if side is Side.BUY else touch - slip
     return _to_tick(price, up=side is Side.BUY)
 
 
 class PaperBroker:
-    """A broker that fills every order at once against a labelled model quote."""
+    """A broker that fills every order whole, after its latency, against a labelled quote."""
 
     # Its book is the executor's own tables, so an order it has no record of was never placed.
     resend_when_absent = True
 
-    def __init__(self, clock: Clock, model: PaperFillModel) -> None:
+    def __init__(
+        self, clock: Clock, model: PaperFillModel, quotes: QuoteSource | None = None
+    ) -> None:
         self._clock = clock
         self._model = model
+        self._quotes = quotes
+
+    @property
+    def quotes(self) -> QuoteSource | None:
+        """Where live quotes come from, if anywhere."""
+        return self._quotes
+
+    async def _price(self, order: SubmitOrder) -> tuple[Decimal, Literal["quote", "model"]]:
+        """The fill price: the live touch plus slippage, else the model with spread."""
+        if self._quotes is not None:
+            try:
+                touch = await self._quotes.touch(order.instrument)
+            except BrokerUnavailableError:
+                pass  # no live quote now: the model price, labelled as such
+            else:
+                side_touch = touch.ask if order.side is Side.BUY else touch.bid
+                if side_touch > 0:
+                    return slipped(side_touch, order.side, self._model), "quote"
+        mid = model_mid(order, self._clock, self._model.iv)
+        return fill_price(mid, order.side, self._model), "model"
 
     async def submit(self, order: SubmitOrder) -> BrokerResult:
-        """Fill the whole order immediately."""
+        """Fill the whole order once the configured latency has passed."""
+        if self._model.latency_s > 0:
+            await asyncio.sleep(self._model.latency_s)  # the simulated round trip
         try:
-            mid = model_mid(order, self._clock, self._model.iv)
+            price, source = await self._price(order)
         except ValueError as exc:
             return BrokerResult(OrderStatus.REJECTED, None, reason=str(exc))
-        price = fill_price(mid, order.side, self._model)
+        if order.limit_price is not None and (
+            price > order.limit_price if order.side is Side.BUY else price < order.limit_price
+        ):
+            return BrokerResult(
+                OrderStatus.REJECTED,
+                None,
+                reason=f"limit {order.limit_price} not marketable at {price}",
+            )
         trade_date: date = self._clock.now().astimezone(IST).date()
         breakdown = charges_model.order_charges(
             charges_model.Side(order.side.value),
@@ -89,7 +153,7 @@ class PaperBroker:
             quantity=order.quantity,
             price=price,
             charges=breakdown.total,
-            price_source="model",
+            price_source=source,
         )
         return BrokerResult(OrderStatus.FILLED, broker_id, (execution,))
 
@@ -98,7 +162,15 @@ class PaperBroker:
         return None
 
     async def mark(self, instrument: Instrument, underlying: Decimal) -> Mark:
-        """The model mid on the tick: what the paper book is marked at."""
+        """The live mid when there is one, else the model mid, on the tick."""
+        if self._quotes is not None:
+            try:
+                touch = await self._quotes.touch(instrument)
+            except BrokerUnavailableError:
+                pass
+            else:
+                if touch.bid > 0 and touch.ask > 0:
+                    return Mark(max(round_to_tick((touch.bid + touch.ask) / 2), TICK_SIZE), "quote")
         mid = model_value(instrument, underlying, self._clock, self._model.iv)
         return Mark(max(round_to_tick(mid), TICK_SIZE), "model")
 
