@@ -9,11 +9,14 @@ an open trade is not a result (its open legs still hold premium) and is reported
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
+
+from libs.analytics.performance import ClosedTrade
+from libs.common.messages import SignalName
 
 ZERO = Decimal(0)
 TradeStatus = Literal["open", "closed"]
@@ -151,3 +154,54 @@ def build_trades(fills: Iterable[Fill]) -> list[Trade]:
         groups.setdefault(f.trade_id, []).append(f)
     trades = [build_trade(group) for group in groups.values()]
     return sorted(trades, key=lambda t: (t.opened_at, str(t.trade_id)))
+
+
+@dataclass(frozen=True)
+class SignalLevel:
+    """The index price a signal carried (``action``: entry or exit)."""
+
+    signal_id: uuid.UUID
+    action: str
+    price: Decimal | None
+
+
+def index_move(trade: Trade, levels: Mapping[uuid.UUID, SignalLevel]) -> Decimal | None:
+    """Index at exit minus index at entry, from the prices of the entry signal and of the last
+    exit signal (a TradingView exit alert); None when either is unknown (an exit by the
+    server-side stop, a square-off or an operator carries no index price of its own)."""
+    entry = levels.get(trade.entry_signal_id) if trade.entry_signal_id else None
+    if entry is None or entry.action != "entry" or entry.price is None:
+        return None
+    exits = [
+        level
+        for sid in trade.exit_signal_ids
+        if (level := levels.get(sid)) is not None
+        and level.action == "exit"
+        and level.price is not None
+    ]
+    if not exits or exits[-1].price is None:
+        return None
+    return exits[-1].price - entry.price
+
+
+def bullish(signal: str) -> bool | None:
+    """Bullish signals sell puts, bearish sell calls; None for an operator's manual trade."""
+    try:
+        return SignalName(signal).bullish
+    except ValueError:
+        return None
+
+
+def closed_trade(trade: Trade, levels: Mapping[uuid.UUID, SignalLevel]) -> ClosedTrade:
+    """The performance input of a closed trade."""
+    if trade.net_pnl is None or trade.closed_at is None:
+        raise ValueError(f"trade {trade.trade_id} is still open")
+    return ClosedTrade(
+        signal=trade.signal,
+        bullish=bullish(trade.signal),
+        net_pnl=trade.net_pnl,
+        charges=trade.charges,
+        opened_at=trade.opened_at,
+        closed_at=trade.closed_at,
+        index_move=index_move(trade, levels),
+    )
