@@ -124,6 +124,8 @@ async def active_signals(request: Request) -> dict[str, Any]:
             "signal_id": str(p["signal_id"]),
             "state": "pending_approval",
             "trade_id": None,
+            "option_type": None,
+            "decided_at": None,
             "expires_at": views.iso(p["expires_at"]),
         }
         for p in await queries.pending_approvals(ctx.pool, ctx.clock.now())
