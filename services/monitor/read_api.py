@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -118,20 +120,31 @@ async def active_signals(request: Request) -> dict[str, Any]:
         }
         for r in await queries.active_signals(ctx.pool)
     ]
-    pending = [
-        {
-            **p,
-            "signal_id": str(p["signal_id"]),
-            "state": "pending_approval",
-            "trade_id": None,
-            "option_type": None,
-            "decided_at": None,
-            "expires_at": views.iso(p["expires_at"]),
-        }
-        for p in await queries.pending_approvals(ctx.pool, ctx.clock.now())
-    ]
+    pending = [_pending(p) for p in await queries.pending_approvals(ctx.pool, ctx.clock.now())]
     items = active + pending
     return {"count": len(items), "signals": items}
+
+
+def _pending(p: dict[str, Any]) -> dict[str, Any]:
+    """A pending approval in the shape of an active signal (its stored JSON normalised)."""
+
+    def number(value: str | None) -> str | None:
+        return views.money(Decimal(value)) if value is not None else None
+
+    return {
+        "signal_id": str(p["signal_id"]),
+        "signal": p["signal"],
+        "trading_week": p["trading_week"],
+        "state": "pending_approval",
+        "trade_id": None,
+        "option_type": p["option_type"],
+        "strike": number(p["strike"]),
+        "stop_level": number(p["stop_level"]),
+        "price": number(p["price"]),
+        "received_at": datetime.fromisoformat(p["received_at"]).isoformat(),
+        "decided_at": None,
+        "expires_at": views.iso(p["expires_at"]),
+    }
 
 
 @router.get("/api/v2/trades", summary="Trades from the ledger's fills, newest first, paged")

@@ -626,7 +626,11 @@ async def _active_signals(http: httpx.AsyncClient, signals: dict[str, SignalRece
     assert c["trade_id"] == str(tid("C"))
     assert c["price"] == "24100.00"
     assert body["signals"][2]["signal_id"] == str(signals["H"].signal_id)
-    assert body["signals"][2]["expires_at"] == "2026-11-25T08:45:00+00:00"
+    pending = body["signals"][2]
+    assert pending["expires_at"] == "2026-11-25T08:45:00+00:00"
+    assert pending["received_at"] == "2026-11-25T08:30:00+00:00"
+    assert (pending["price"], pending["trade_id"], pending["decided_at"]) == ("1.00", None, None)
+    assert set(pending) == set(c) | {"expires_at"}
 
 
 async def _trades(http: httpx.AsyncClient, signals: dict[str, SignalReceived]) -> None:
