@@ -20,14 +20,21 @@ RATIO = Decimal("0.0001")
 HUNDRED = Decimal(100)
 
 
+def _fixed(value: Decimal | None, exponent: Decimal) -> str | None:
+    if value is None:
+        return None
+    rounded = value.quantize(exponent, rounding=ROUND_HALF_UP)
+    return str(rounded.copy_abs() if rounded.is_zero() else rounded)  # no "-0.00"
+
+
 def money(value: Decimal | None) -> str | None:
     """Rupees to the paisa, half up."""
-    return None if value is None else str(value.quantize(PAISA, rounding=ROUND_HALF_UP))
+    return _fixed(value, PAISA)
 
 
 def ratio(value: Decimal | None) -> str | None:
     """A ratio (Sharpe, profit factor) to four decimals."""
-    return None if value is None else str(value.quantize(RATIO, rounding=ROUND_HALF_UP))
+    return _fixed(value, RATIO)
 
 
 def pct(fraction: Decimal | None) -> str | None:

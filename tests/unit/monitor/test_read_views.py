@@ -47,6 +47,9 @@ def test_numbers_are_rounded_half_up_for_display() -> None:
     assert money(Decimal("1.005")) == "1.01"
     assert money(Decimal(-400)) == "-400.00"
     assert money(None) is None
+    assert money(Decimal("-0") * 65) == "0.00"
+    assert money(Decimal("-0.004")) == "0.00"
+    assert ratio(Decimal("-0.00001")) == "0.0000"
     assert pct(Decimal(1) / Decimal(3)) == "33.33"
     assert ratio(Decimal(4) / Decimal(3)) == "1.3333"
 
