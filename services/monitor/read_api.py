@@ -77,7 +77,7 @@ async def analytics(
     trades = build_trades(await queries.fills(ctx.pool, trade_ids))
     causes = {sid for t in trades for sid in (t.entry_signal_id, *t.exit_signal_ids) if sid}
     levels = await queries.signal_levels(ctx.pool, list(causes))
-    closed = [closed_trade(t, levels) for t in trades]
+    closed = [closed_trade(t, levels) for t in trades if t.status == "closed"]
     first_day = (
         start.date()
         if start is not None

@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from libs.analytics.trades import Fill, build_trade, build_trades
 
@@ -96,3 +99,48 @@ def test_build_trade_refuses_mixed_or_empty_input() -> None:
         build_trade([ENTRY[0], fill(5, "entry", "main", "SELL", "1", trade_id=OTHER)])
     with pytest.raises(ValueError, match="at least one"):
         build_trade([])
+
+
+legs = st.lists(
+    st.tuples(
+        st.sampled_from(["main", "hedge"]),
+        st.sampled_from(["BUY", "SELL"]),
+        st.integers(1, 200),
+        st.decimals(D("0.05"), D(500), places=2),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@given(legs)
+def test_a_trade_is_closed_exactly_when_every_leg_nets_to_zero(rows: list[Any]) -> None:
+    fills = [
+        fill(i, "entry", leg, side, str(price), quantity=qty)
+        for i, (leg, side, qty, price) in enumerate(rows)
+    ]
+    nets: dict[str, int] = {}
+    for leg, side, qty, _ in rows:
+        nets[leg] = nets.get(leg, 0) + (qty if side == "BUY" else -qty)
+
+    t = build_trade(fills)
+
+    assert (t.status == "closed") == all(n == 0 for n in nets.values())
+    assert {leg.leg: leg.net_quantity for leg in t.legs} == nets
+    assert sum((leg.cash for leg in t.legs), D(0)) == sum((f.cash for f in fills), D(0))
+    assert t.charges == D(10) * len(fills)
+
+
+@given(legs)
+def test_fills_in_opposite_pairs_always_close_the_trade(rows: list[Any]) -> None:
+    opposite = {"BUY": "SELL", "SELL": "BUY"}
+    fills = []
+    for i, (leg, side, qty, price) in enumerate(rows):
+        fills.append(fill(2 * i, "entry", leg, side, str(price), quantity=qty))
+        fills.append(fill(2 * i + 1, "exit", leg, opposite[side], str(price), quantity=qty))
+
+    t = build_trade(fills)
+
+    assert t.status == "closed"
+    assert t.gross_pnl == 0  # every pair at the same price
+    assert t.net_pnl == -t.charges
