@@ -1,9 +1,8 @@
-"""Read routes of monitor: health and positions."""
+"""Read routes of monitor: health, positions, safety status and pending approvals."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -17,7 +16,16 @@ from fastapi.responses import JSONResponse
 from libs.common.clock import Clock
 from libs.common.control import ControlFacts, effective_state, state_reasons
 from libs.common.messages import BrokerStatusChanged, ControlSet, Heartbeat
-from services.monitor.health import ComponentHealth, broker_health, overall, service_health
+from services.monitor import queries
+from services.monitor.health import (
+    ComponentHealth,
+    broker_health,
+    circuit_health,
+    heartbeat_facts,
+    kill_switch_health,
+    overall,
+    service_health,
+)
 from services.monitor.settings import MonitorSettings
 
 router = APIRouter()
@@ -53,29 +61,50 @@ async def _postgres(ctx: MonitorContext) -> ComponentHealth:
     return ComponentHealth("postgres", "ok", "SELECT 1 answered")
 
 
-@router.get("/api/v2/health", summary="Health of Kafka, PostgreSQL and every service")
+@router.get(
+    "/api/v2/health",
+    summary="Deep health: Kafka, PostgreSQL, broker session, every service, kill switch, breaker",
+)
 async def health(request: Request) -> JSONResponse:
-    """Aggregate health: ``ok``, ``degraded`` or ``down``, with details per component."""
+    """Overall ``ok``, ``degraded`` or ``down`` (503 when down), with a status and details per
+    component. Kafka, PostgreSQL and the broker session being down make the whole ``down``; any
+    other component not ok makes it ``degraded``. The kill switch and the circuit breaker are
+    reported with their own status but do not change the overall status (a halt is deliberate)."""
     ctx: MonitorContext = request.app.state.ctx
     now = ctx.clock.now()
     components = list(await asyncio.gather(_kafka(ctx), _postgres(ctx)))
+    extra: dict[str, dict[str, object]] = {}
     for name in [s.strip() for s in ctx.settings.services.split(",") if s.strip()]:
+        beat = ctx.heartbeats.get(name)
         components.append(
             service_health(
-                name,
-                ctx.heartbeats.get(name),
-                now,
-                ctx.settings.heartbeat_stale_s,
-                ctx.settings.lag_degraded,
+                name, beat, now, ctx.settings.heartbeat_stale_s, ctx.settings.lag_degraded
             )
         )
+        extra[name] = heartbeat_facts(beat, now)
     components.append(broker_health(ctx.broker_status))
+    broker = ctx.broker_status
+    extra["broker"] = {
+        "mode": broker.mode if broker else None,
+        "session_valid": broker.session_valid if broker else None,
+        "since": broker.ts_event.isoformat() if broker else None,
+    }
     components.append(ComponentHealth("monitor", "ok", "answering"))
     status = overall(components)
+    safety = [kill_switch_health(ctx.control), circuit_health(ctx.control)]
+    extra["kill_switch"] = {
+        "kill_switch": ctx.control.kill_switch,
+        "emergency_stop": ctx.control.emergency_stop,
+    }
+    extra["circuit_breaker"] = {"state": ctx.control.circuit}
     body: dict[str, Any] = {
         "status": status,
         "checked_at": now.isoformat(),
-        "components": {c.name: {"status": c.status, "detail": c.detail} for c in components},
+        "trading_state": effective_state(ctx.control).value,
+        "components": {
+            c.name: {"status": c.status, "detail": c.detail, **extra.get(c.name, {})}
+            for c in [*components, *safety]
+        },
     }
     return JSONResponse(status_code=200 if status != "down" else 503, content=body)
 
@@ -152,24 +181,8 @@ async def safety_status(request: Request) -> JSONResponse:
 async def pending_approvals(request: Request) -> JSONResponse:
     """Pending approvals that are neither resolved nor expired, oldest first."""
     ctx: MonitorContext = request.app.state.ctx
-    rows = await ctx.pool.fetch(
-        "SELECT signal_id, signal, created_at, expires_at FROM risk.pending_approvals "
-        "WHERE resolved_at IS NULL AND expires_at > $1 ORDER BY created_at",
-        ctx.clock.now(),
-    )
-    items = []
-    for row in rows:
-        signal = json.loads(row["signal"])
-        items.append(
-            {
-                "signal_id": str(row["signal_id"]),
-                "signal": signal["signal"],
-                "trading_week": signal["trading_week"],
-                "strike": signal.get("strike"),
-                "stop_level": signal.get("stop_level"),
-                "price": signal.get("price"),
-                "received_at": signal["ts_event"],
-                "expires_at": row["expires_at"].isoformat(),
-            }
-        )
+    items = [
+        {**p, "signal_id": str(p["signal_id"]), "expires_at": p["expires_at"].isoformat()}
+        for p in await queries.pending_approvals(ctx.pool, ctx.clock.now())
+    ]
     return JSONResponse({"count": len(items), "pending": items})

@@ -24,6 +24,7 @@ from libs.common.runtime import TaskSupervisor, watch_compacted
 from libs.common.topics import BROKER_STATUS, CONTROL, HEARTBEATS
 from services.monitor.api import MonitorContext, router
 from services.monitor.backtests import router as backtest_router
+from services.monitor.read_api import router as read_router
 from services.monitor.settings import MonitorSettings
 
 SERVICE = "monitor"
@@ -128,6 +129,7 @@ def create_app(settings: MonitorSettings, clock: Clock | None = None) -> FastAPI
     )
     app.include_router(router)
     app.include_router(backtest_router)
+    app.include_router(read_router)
     add_common_routes(app, registry, ready=lambda: state["ready"])
     return app
 

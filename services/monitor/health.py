@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from libs.common.control import ControlFacts
 from libs.common.messages import BrokerStatusChanged, Heartbeat
 
 Status = Literal["ok", "degraded", "down"]
@@ -59,3 +60,39 @@ def overall(components: list[ComponentHealth]) -> Status:
     if all(c.status == "ok" for c in components):
         return "ok"
     return "degraded"
+
+
+# Safety facts are reported beside the components but never change the overall status: a halt
+# the operator asked for, or a breaker the gate opened, is the desk working as designed.
+SAFETY = ("kill_switch", "circuit_breaker")
+
+
+def kill_switch_health(facts: ControlFacts) -> ComponentHealth:
+    """The kill switch and the emergency stop from the control facts."""
+    if facts.emergency_stop:
+        return ComponentHealth("kill_switch", "degraded", "emergency stop engaged")
+    if facts.kill_switch:
+        return ComponentHealth("kill_switch", "degraded", "kill switch engaged")
+    return ComponentHealth("kill_switch", "ok", "off")
+
+
+def circuit_health(facts: ControlFacts) -> ComponentHealth:
+    """The risk gate's circuit breaker from the control facts."""
+    if facts.circuit == "closed":
+        return ComponentHealth("circuit_breaker", "ok", "closed")
+    why = facts.circuit_values.get("reason")
+    detail = f"{facts.circuit} ({why})" if why else facts.circuit
+    return ComponentHealth("circuit_breaker", "degraded", detail)
+
+
+def heartbeat_facts(beat: Heartbeat | None, now: datetime) -> dict[str, object]:
+    """Age, lag and identity of a service's last heartbeat, for the health answer."""
+    if beat is None:
+        return {"heartbeat_age_s": None, "consumer_lag": None, "instance": None}
+    return {
+        "heartbeat_age_s": round((now - beat.ts_event).total_seconds(), 1),
+        "consumer_lag": beat.consumer_lag,
+        "instance": beat.instance,
+        "reported_status": beat.status,
+        "started_at": beat.started_at.isoformat(),
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import Field
@@ -29,6 +30,12 @@ class MonitorSettings(ServiceSettings):
         "STRIKEFLOW_DATA_DIR, else ../shared/data beside the repository",
     )
     backtest_workers: int = Field(default=1, ge=1, le=8, description="Backtest worker processes")
+    capital: Decimal = Field(
+        default=Decimal(500000),
+        gt=0,
+        description="Trading capital in rupees: the base of the daily returns (Sharpe) and of "
+        "the drawdown percentage in the performance analytics",
+    )
     services: str = Field(
         default="ingest,risk,executor,ledger",
         description="Services whose heartbeats the health check expects",
