@@ -130,7 +130,9 @@ class Deliverer:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(remaining),
                 wait=wait_exponential_jitter(
-                    initial=self._policy.initial_s, max=self._policy.max_s
+                    multiplier=self._policy.initial_s,
+                    jitter=self._policy.initial_s,
+                    max=self._policy.max_s,
                 ),
                 retry=retry_if_exception(_retryable),
                 reraise=True,

@@ -95,7 +95,7 @@ async def consume(
                     continue
                 async for attempt in AsyncRetrying(
                     retry=retry_if_exception_type(_DB_ERRORS),
-                    wait=wait_exponential_jitter(initial=0.5, max=30),
+                    wait=wait_exponential_jitter(multiplier=0.5, jitter=0.5, max=30),
                     before_sleep=lambda state: log.error(
                         "notification_store_unavailable",
                         error=repr(state.outcome.exception() if state.outcome else None),
