@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
 
@@ -45,8 +45,8 @@ class TelegramConfig:
     """Where and how fast Telegram messages go."""
 
     api_url: str
-    bot_token: str
-    chat_id: str
+    bot_token: str = field(repr=False)
+    chat_id: str = field(repr=False)
     rate: RateLimit
 
 
@@ -54,8 +54,8 @@ class TelegramConfig:
 class WebhookConfig:
     """Where and how fast webhook posts go, and the signing secret (empty: unsigned)."""
 
-    url: str
-    secret: str
+    url: str = field(repr=False)
+    secret: str = field(repr=False)
     rate: RateLimit
 
 
