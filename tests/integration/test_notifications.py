@@ -44,6 +44,7 @@ from libs.common.metrics import new_registry
 from libs.common.runtime import TaskSupervisor
 from libs.common.topics import ALERTS, BROKER_STATUS, CONTROL, PNL, Topic
 from libs.notify.events import LossRules
+from services.monitor.app import create_app
 from services.monitor.notifications.delivery import RateLimit, RetryPolicy
 from services.monitor.notifications.notifier import (
     SOURCE_TOPICS,
@@ -52,6 +53,7 @@ from services.monitor.notifications.notifier import (
     TelegramConfig,
     WebhookConfig,
 )
+from services.monitor.settings import MonitorSettings
 from tests.integration.kafka_tools import start_groups_at_end
 from tests.waiting import eventually
 
@@ -551,3 +553,47 @@ async def test_rate_limit_spaces_out_a_burst_in_order(
     assert got[-1].at - got[0].at >= 0.9 * (len(got) - 2) / 2
     for earlier, later in zip(got, got[4:], strict=False):
         assert later.at - earlier.at >= 0.9 * 1.0  # never more than 4 in any second
+
+
+async def test_monitor_app_runs_the_notifier_when_a_channel_is_configured(
+    kafka_bootstrap: str,
+    fresh_database: str,
+    producer: AIOKafkaProducer[bytes, bytes],
+    endpoint: FakeEndpoint,
+) -> None:
+    """monitor's lifespan starts the notifier from its settings and stops it on exit."""
+    prefix = f"notify-app-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(kafka_bootstrap, (ALERTS,))
+    await start_groups_at_end(kafka_bootstrap, {f"{prefix}-monitor-notify": SOURCE_TOPICS})
+    settings = MonitorSettings(
+        database_url=fresh_database,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        consumer_group_prefix=prefix,
+        notify_webhook_url=f"{endpoint.base_url}/hook",
+        notify_poll_s=0.2,
+    )
+    app = create_app(settings)
+    message = ControlSet(
+        ts_event=datetime.now(UTC),
+        key=ControlKey.KILL_SWITCH,
+        engaged=True,
+        changed_by="operator:test",
+        reason=f"app wiring {prefix}",
+    )
+    mine = str(message.message_id)
+
+    async with app.router.lifespan_context(app):
+        await publish(producer, CONTROL, message, ControlKey.KILL_SWITCH.value)
+        got = await eventually(
+            lambda: asyncio.sleep(0, endpoint.on("/hook")),
+            lambda hooks: any(
+                r.body["source_message_id"] == str(message.message_id) for r in hooks
+            ),
+            20,
+            "kill switch posted by monitor",
+        )
+
+    (hook,) = [r for r in got if r.body["source_message_id"] == mine]
+    assert hook.body["kind"] == "kill_switch"
+    assert prefix in hook.body["text"]
+    assert "x-strikeflow-signature" not in hook.headers
