@@ -21,7 +21,7 @@ from libs.common.messages import (
     PnlSnapshot,
     TradeClosed,
 )
-from libs.notify.model import Notification, NotificationKind, frozen_details
+from libs.notify.model import Notification, NotificationKind, frozen_details, rupees
 
 
 @dataclass(frozen=True)
@@ -185,10 +185,10 @@ def trade_loss_notification(message: TradeClosed, rules: LossRules) -> Notificat
         kind=NotificationKind.LARGE_LOSS,
         dedupe_key=f"large_loss:trade:{message.trade_id}",
         severity=AlertSeverity.WARNING,
-        title=f"Large loss on a {signal} trade: ₹{loss:,.2f}",
+        title=f"Large loss: {signal} trade lost {rupees(loss)}",
         body=(
-            f"Trade {message.trade_id} closed at net ₹{message.net_pnl:,.2f} "
-            f"(charges ₹{message.charges:,.2f}); alert threshold ₹{rules.trade_loss:,.2f}."
+            f"Trade {message.trade_id} closed at net {rupees(message.net_pnl)} "
+            f"(charges {rupees(message.charges)}); alert threshold {rupees(rules.trade_loss)}."
         ),
         occurred_at=message.ts_event,
         source_message_id=message.message_id,
@@ -213,11 +213,11 @@ def daily_loss_notification(message: PnlSnapshot, rules: LossRules) -> Notificat
         kind=NotificationKind.LARGE_LOSS,
         dedupe_key=f"large_loss:day:{day}",
         severity=AlertSeverity.WARNING,
-        title=f"Daily loss ₹{loss:,.2f} on {day}",
+        title=f"Daily loss {rupees(loss)} on {day}",
         body=(
-            f"Net ₹{message.net:,.2f} (realised ₹{message.realized:,.2f}, open "
-            f"₹{message.unrealized:,.2f}, charges ₹{message.charges:,.2f}) is past "
-            f"{rules.daily_loss_fraction:.0%} of the daily limit ₹{rules.daily_loss_limit:,.2f}; "
+            f"Net {rupees(message.net)} (realised {rupees(message.realized)}, open "
+            f"{rupees(message.unrealized)}, charges {rupees(message.charges)}) is past "
+            f"{rules.daily_loss_fraction:.0%} of the daily limit {rupees(rules.daily_loss_limit)}; "
             f"{message.open_positions} positions open."
         ),
         occurred_at=message.ts_event,

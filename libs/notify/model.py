@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -74,6 +75,12 @@ class Notification:
             "source_message_id": str(self.source_message_id) if self.source_message_id else None,
             "details": dict(self.details),
         }
+
+
+def rupees(amount: Decimal) -> str:
+    """An amount as operators read it: ``₹12,480.75`` or ``-₹1,440.50``."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}₹{abs(amount):,.2f}"
 
 
 def frozen_details(values: dict[str, str]) -> MappingProxyType[str, str]:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from libs.common.clock import IST
 from libs.common.messages import AlertSeverity
 from libs.market.calendar import CalendarRangeError, has_trading_session
-from libs.notify.model import Notification, NotificationKind, frozen_details
+from libs.notify.model import Notification, NotificationKind, frozen_details, rupees
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,8 @@ def summary_notification(figures: DayFigures, at: datetime) -> Notification:
     """The day's P&L, trades and charges in a few lines."""
     day = figures.trading_day.isoformat()
     lines = [
-        f"Net P&L ₹{figures.net:,.2f} (realised ₹{figures.realized:,.2f}, "
-        f"open ₹{figures.unrealized:,.2f}, charges ₹{figures.charges:,.2f})",
+        f"Net P&L {rupees(figures.net)} (realised {rupees(figures.realized)}, "
+        f"open {rupees(figures.unrealized)}, charges {rupees(figures.charges)})",
         f"Trades: {figures.trades} traded, {figures.trades_closed} closed; {figures.fills} fills",
         f"Open positions: {figures.open_positions}",
     ]

@@ -48,7 +48,7 @@ def test_summary_text_has_pnl_trades_and_charges_and_a_day_key() -> None:
 
     assert n.kind is NotificationKind.DAILY_SUMMARY
     assert n.dedupe_key == "daily_summary:2026-11-24"
-    assert "Net P&L ₹-1,440.75" in n.text
+    assert "Net P&L -₹1,440.75" in n.text
     assert "charges ₹140.25" in n.text
     assert "Trades: 3 traded, 1 closed; 8 fills" in n.text
     assert "No P&L snapshot today" in n.text
