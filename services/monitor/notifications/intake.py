@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import CommitFailedError
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
@@ -77,7 +78,8 @@ async def consume(
     """Feed every record to ``handle`` in order; commit a partition once its records are stored.
 
     A record that does not decode is logged and skipped (the services that own the topic
-    dead-letter it); a database error is retried with backoff until the row is written.
+    dead-letter it); a database error is retried with backoff until the row is written; a commit
+    lost to a rebalance only means the records are read again.
     """
     while True:
         batches = await consumer.getmany(timeout_ms=500, max_records=100)
@@ -103,4 +105,9 @@ async def consume(
                 ):
                     with attempt:
                         await handle(message)
-            await consumer.commit({tp: records[-1].offset + 1})
+            try:
+                await consumer.commit({tp: records[-1].offset + 1})
+            except CommitFailedError as exc:
+                # The group rebalanced (e.g. while a database outage held a record): the records
+                # come again from the last commit and find their rows already written.
+                log.warning("notification_commit_failed", topic=tp.topic, error=str(exc)[:300])
