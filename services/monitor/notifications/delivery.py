@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -15,6 +16,7 @@ from aiolimiter import AsyncLimiter
 from prometheus_client import CollectorRegistry, Counter
 from tenacity import (
     AsyncRetrying,
+    RetryCallState,
     retry_if_exception,
     stop_after_attempt,
     wait_exponential_jitter,
@@ -73,6 +75,24 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, DeliveryError) and exc.retryable
 
 
+def retry_delay(backoff_s: float, error: BaseException | None, max_s: float) -> float:
+    """The backoff, or longer if the receiver asked for it (Retry-After), at most ``max_s``."""
+    asked = error.retry_after if isinstance(error, DeliveryError) else None
+    return min(max(backoff_s, asked or 0.0), max_s)
+
+
+def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+    backoff = wait_exponential_jitter(
+        multiplier=policy.initial_s, jitter=policy.initial_s, max=policy.max_s
+    )
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome is not None else None
+        return retry_delay(backoff(state), error, policy.max_s)
+
+    return wait
+
+
 class Deliverer:
     """One channel's sender loop."""
 
@@ -129,11 +149,7 @@ class Deliverer:
                 raise DeliveryError("no attempts left", retryable=False)
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(remaining),
-                wait=wait_exponential_jitter(
-                    multiplier=self._policy.initial_s,
-                    jitter=self._policy.initial_s,
-                    max=self._policy.max_s,
-                ),
+                wait=_wait(self._policy),
                 retry=retry_if_exception(_retryable),
                 reraise=True,
             ):

@@ -17,6 +17,7 @@ from services.monitor.notifications.adapters.channels import (
     signature,
 )
 from services.monitor.notifications.adapters.store import PendingNotification
+from services.monitor.notifications.delivery import retry_delay
 from services.monitor.notifications.notifier import NotifierConfig
 from services.monitor.settings import MonitorSettings
 
@@ -70,6 +71,19 @@ async def test_telegram_failures_say_whether_a_retry_helps(status: int, retryabl
     assert caught.value.retryable is retryable
     assert str(caught.value).startswith(f"HTTP {status}: refused")
     assert TOKEN not in str(caught.value)
+
+
+async def test_telegram_flood_wait_is_passed_on_as_retry_after() -> None:
+    answer = {"ok": False, "description": "Too Many Requests", "parameters": {"retry_after": 7}}
+    http, _ = client(429, answer)
+
+    with pytest.raises(DeliveryError) as caught:
+        await TelegramChannel(http, "https://tg.example", TOKEN, "-100").send(ROW, 0)
+
+    assert caught.value.retry_after == 7
+    assert retry_delay(0.5, caught.value, 60) == 7
+    assert retry_delay(0.5, caught.value, 5) == 5  # never beyond the longest delay
+    assert retry_delay(2.0, DeliveryError("HTTP 503", True), 60) == 2.0
 
 
 async def test_transport_errors_are_retryable_and_never_show_the_token() -> None:

@@ -26,9 +26,10 @@ _RETRYABLE_STATUS = frozenset({408, 425, 429})
 class DeliveryError(Exception):
     """A delivery attempt failed; ``retryable`` says whether trying again can help."""
 
-    def __init__(self, message: str, retryable: bool) -> None:
+    def __init__(self, message: str, retryable: bool, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.retry_after = retry_after  # seconds the receiver asked us to wait, if it did
 
 
 class Channel(Protocol):
@@ -57,11 +58,22 @@ def _scrub(text: str, secrets: tuple[str, ...]) -> str:
     return text[:500]
 
 
-def _check(response: httpx.Response, detail: str) -> None:
+def _check(response: httpx.Response, detail: str, retry_after: float | None = None) -> None:
     if response.is_success:
         return
     retryable = response.status_code in _RETRYABLE_STATUS or response.status_code >= 500
-    raise DeliveryError(f"HTTP {response.status_code}: {detail}", retryable=retryable)
+    if retry_after is None:
+        retry_after = _seconds(response.headers.get("Retry-After"))
+    raise DeliveryError(f"HTTP {response.status_code}: {detail}", retryable, retry_after)
+
+
+def _seconds(value: object) -> float | None:
+    """A non-negative number of seconds, or None (an HTTP date in Retry-After is ignored)."""
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
 
 
 async def _post(
@@ -108,17 +120,21 @@ class TelegramChannel:
         response = await _post(
             self._client, self._url, self._secrets, body, {"Content-Type": "application/json"}
         )
-        _check(response, _scrub(_telegram_description(response), self._secrets))
+        description, retry_after = _telegram_answer(response)
+        _check(response, _scrub(description, self._secrets), retry_after)
 
 
-def _telegram_description(response: httpx.Response) -> str:
+def _telegram_answer(response: httpx.Response) -> tuple[str, float | None]:
+    """Telegram's error description and, on 429, its ``parameters.retry_after``."""
     try:
         answer = response.json()
     except ValueError:
-        return response.text[:200]
-    if isinstance(answer, dict):
-        return str(answer.get("description", ""))[:200]
-    return ""
+        return response.text[:200], None
+    if not isinstance(answer, dict):
+        return "", None
+    parameters = answer.get("parameters")
+    retry_after = _seconds(parameters.get("retry_after")) if isinstance(parameters, dict) else None
+    return str(answer.get("description", ""))[:200], retry_after
 
 
 class WebhookChannel:
