@@ -373,6 +373,38 @@ class BrokerStatusChanged(Message):
     )
 
 
+class AlertKind(StrEnum):
+    """What an operator alert is about."""
+
+    SESSION_EXPIRING = "session_expiring"
+    SESSION_EXPIRED = "session_expired"
+    RECONCILIATION_MISMATCH = "reconciliation_mismatch"
+    HEDGE_UNWOUND = "hedge_unwound"
+    LARGE_LOSS = "large_loss"
+    OTHER = "other"
+
+
+class AlertSeverity(StrEnum):
+    """How urgently an operator should look."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class OperatorAlert(Message):
+    """Something an operator must be told about, raised by any service through its outbox."""
+
+    type: Literal["OperatorAlert"] = "OperatorAlert"
+    kind: AlertKind
+    severity: AlertSeverity
+    raised_by: str = Field(min_length=1, max_length=64, description="Service or component")
+    text: str = Field(min_length=1, max_length=1000, description="One line for the operator")
+    details: dict[str, str] = Field(
+        default_factory=dict, description="Facts behind the alert, e.g. order ids or amounts"
+    )
+
+
 class Heartbeat(Message):
     """A service's periodic report of its own health."""
 
@@ -403,6 +435,7 @@ AnyMessage = Annotated[
     | PnlSnapshot
     | TradeClosed
     | BrokerStatusChanged
+    | OperatorAlert
     | Heartbeat,
     Field(discriminator="type"),
 ]

@@ -32,6 +32,8 @@ BROKER_STATUS = Topic("strikeflow.broker.status.v1", partitions=1, compacted=Tru
 POSITIONS = Topic("strikeflow.positions.v1", partitions=1, compacted=True)
 PNL = Topic("strikeflow.pnl.v1", partitions=1, compacted=True)
 HEARTBEATS = Topic("strikeflow.heartbeats.v1", partitions=1, compacted=True)
+# Operator alerts from any service, in order: one partition, keyed by the raising component.
+ALERTS = Topic("strikeflow.alerts.v1", partitions=1)
 
 ALL_TOPICS: tuple[Topic, ...] = (
     SIGNALS,
@@ -46,6 +48,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     POSITIONS,
     PNL,
     HEARTBEATS,
+    ALERTS,
 )
 
 

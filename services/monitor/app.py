@@ -24,6 +24,7 @@ from libs.common.runtime import TaskSupervisor, watch_compacted
 from libs.common.topics import BROKER_STATUS, CONTROL, HEARTBEATS
 from services.monitor.api import MonitorContext, router
 from services.monitor.backtests import router as backtest_router
+from services.monitor.notifications.notifier import Notifier, NotifierConfig
 from services.monitor.read_api import router as read_router
 from services.monitor.settings import MonitorSettings
 
@@ -110,12 +111,15 @@ def create_app(settings: MonitorSettings, clock: Clock | None = None) -> FastAPI
         app.state.backtests = BacktestRuntime(
             workers=workers, tasks=tasks, data_dir=settings.data_dir()
         )
+        notifier = Notifier(NotifierConfig.from_settings(settings), pool, clock, registry)
+        await notifier.start(tasks)
         state["ready"] = True
         log.info("service_started", port=settings.http_port)
         try:
             yield
         finally:
             state["ready"] = False
+            await notifier.stop()
             await tasks.stop()
             workers.shutdown(cancel_futures=True)
             await admin.close()

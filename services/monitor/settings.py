@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import time
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from libs.backtest.sources import default_data_dir
@@ -39,6 +40,73 @@ class MonitorSettings(ServiceSettings):
     services: str = Field(
         default="ingest,risk,executor,ledger",
         description="Services whose heartbeats the health check expects",
+    )
+
+    notify_telegram_bot_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Telegram bot token; with a chat id, turns the Telegram channel on",
+    )
+    notify_telegram_chat_id: SecretStr = Field(
+        default=SecretStr(""), description="Telegram chat to notify"
+    )
+    notify_telegram_api_url: str = Field(
+        default="https://api.telegram.org", description="Telegram Bot API base URL"
+    )
+    notify_telegram_rate: float = Field(
+        default=20, gt=0, description="Telegram: at most this many messages per rate period"
+    )
+    notify_telegram_rate_period_s: float = Field(
+        default=60, gt=0, description="Telegram: rate period, seconds"
+    )
+    notify_webhook_url: SecretStr = Field(
+        default=SecretStr(""),
+        description="Outgoing webhook URL (may hold a token); set: the webhook channel is on",
+    )
+    notify_webhook_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="Shared secret for the webhook's HMAC-SHA256 signature; empty: unsigned",
+    )
+    notify_webhook_rate: float = Field(
+        default=60, gt=0, description="Webhook: at most this many requests per rate period"
+    )
+    notify_webhook_rate_period_s: float = Field(
+        default=60, gt=0, description="Webhook: rate period, seconds"
+    )
+    notify_max_attempts: int = Field(
+        default=5, ge=1, le=50, description="Delivery attempts before a notification is failed"
+    )
+    notify_retry_initial_s: float = Field(
+        default=1.0, gt=0, description="First retry delay, seconds (doubles, with jitter)"
+    )
+    notify_retry_max_s: float = Field(default=60.0, gt=0, description="Longest retry delay")
+    notify_http_timeout_s: float = Field(
+        default=10.0, gt=0, description="Timeout of one delivery request, seconds"
+    )
+    notify_trade_loss: Decimal = Field(
+        default=Decimal(10000), gt=0, description="A closed trade losing this much is notified"
+    )
+    notify_daily_loss_limit: Decimal = Field(
+        default=Decimal(50000),
+        gt=0,
+        description="The daily loss limit the loss warning refers to (keep equal to "
+        "RISK_MAX_DAILY_LOSS), rupees",
+    )
+    notify_daily_loss_fraction: Decimal = Field(
+        default=Decimal("0.5"),
+        gt=0,
+        le=1,
+        description="Warn once a day when the day's net loss passes this fraction of the limit",
+    )
+    notify_summary_time: time = Field(
+        default=time(15, 45), description="Post-market summary after this time (IST)"
+    )
+    notify_max_event_age_s: float = Field(
+        default=43200,
+        gt=0,
+        description="Facts older than this are not notified (a new consumer group reads history)",
+    )
+    notify_poll_s: float = Field(
+        default=5.0, gt=0, description="Seconds between checks for pending notifications"
     )
 
     def data_dir(self) -> Path:

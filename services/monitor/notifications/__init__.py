@@ -1,0 +1,1 @@
+"""Operator notifications: Kafka facts in, one message per channel out (Telegram, webhook)."""
