@@ -672,6 +672,9 @@ def env() -> None:
         "DATABASE_URL": layout.database_url,
         "STRIKEFLOW_MONITOR_URL": f"http://127.0.0.1:{layout.ports['monitor']}",
         "STRIKEFLOW_INGEST_URL": f"http://127.0.0.1:{layout.ports['ingest']}",
+        "STRIKEFLOW_RISK_URL": f"http://127.0.0.1:{layout.ports['risk']}",
+        "STRIKEFLOW_EXECUTOR_URL": f"http://127.0.0.1:{layout.ports['executor']}",
+        "STRIKEFLOW_LEDGER_URL": f"http://127.0.0.1:{layout.ports['ledger']}",
         "STRIKEFLOW_SUPERVISOR_CONF": str(layout.supervisor_conf),
     }
     for key, value in values.items():

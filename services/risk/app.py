@@ -162,7 +162,15 @@ def create_app(settings: RiskSettings, clock: Clock | None = None) -> FastAPI:
         new_registry(),
         build,
         "strikeflow risk",
-        details=lambda: {"trading_state": effective_state(control.facts).value},
+        details=lambda: {
+            "trading_state": effective_state(control.facts).value,
+            "limit.max_open_trades": str(settings.max_open_trades),
+            "limit.max_lots_per_trade": str(settings.max_lots_per_trade),
+            "limit.max_margin": str(settings.max_margin),
+            "limit.margin_per_lot": str(settings.margin_per_lot),
+            "limit.max_daily_loss": str(settings.max_daily_loss),
+            "limit.panic_loss": str(settings.panic_loss),
+        },
     )
     app.state.control = control
     app.include_router(risk_router)

@@ -20,9 +20,12 @@ IO_LIBRARIES = {
 DOMAIN = [
     *sorted((ROOT / "libs/market").glob("*.py")),
     *sorted((ROOT / "libs/strategy").glob("*.py")),
+    *sorted((ROOT / "libs/analytics").glob("*.py")),
+    *sorted((ROOT / "libs/notify").glob("*.py")),
     *(ROOT / "libs/common" / name for name in ("control.py", "messages.py", "topics.py")),
     *(ROOT / "services/risk" / n for n in ("checks.py", "breaker.py", "squareoff.py")),
     ROOT / "services/ledger/positions.py",
+    ROOT / "services/executor/adapters/call_guard.py",
     ROOT / "services/monitor/health.py",
 ]
 SERVICES = ("ingest", "risk", "executor", "ledger", "monitor")
