@@ -22,6 +22,7 @@ from libs.common.messages import AnyMessage, BrokerStatusChanged, ControlSet, He
 from libs.common.metrics import new_registry
 from libs.common.runtime import TaskSupervisor, watch_compacted
 from libs.common.topics import BROKER_STATUS, CONTROL, HEARTBEATS
+from services.monitor import dashboard
 from services.monitor.api import MonitorContext, router
 from services.monitor.backtests import router as backtest_router
 from services.monitor.settings import MonitorSettings
@@ -109,6 +110,7 @@ def create_app(settings: MonitorSettings, clock: Clock | None = None) -> FastAPI
         app.state.backtests = BacktestRuntime(
             workers=workers, tasks=tasks, data_dir=settings.data_dir()
         )
+        app.state.dashboard = await dashboard.start_dashboard(settings, pool, clock, tasks)
         state["ready"] = True
         log.info("service_started", port=settings.http_port)
         try:
@@ -116,6 +118,7 @@ def create_app(settings: MonitorSettings, clock: Clock | None = None) -> FastAPI
         finally:
             state["ready"] = False
             await tasks.stop()
+            await app.state.dashboard.close()
             workers.shutdown(cancel_futures=True)
             await admin.close()
             await pool.close()
@@ -128,6 +131,7 @@ def create_app(settings: MonitorSettings, clock: Clock | None = None) -> FastAPI
     )
     app.include_router(router)
     app.include_router(backtest_router)
+    app.include_router(dashboard.router)
     add_common_routes(app, registry, ready=lambda: state["ready"])
     return app
 
