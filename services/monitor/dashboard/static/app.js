@@ -228,18 +228,26 @@
   }
 
   function renderSignals() {
-    fillBody("signals", state.signals.map((s) => row([
-      hhmmss(s.at), s.signal, s.action,
-      s.strike ? s.strike + (s.option_type ? " " + s.option_type : "") : "—", s.trading_week,
-    ])));
+    fillBody("signals", state.signals.map((s) => {
+      const tr = row([
+        hhmmss(s.at), s.signal, s.action,
+        s.strike ? s.strike + (s.option_type ? " " + s.option_type : "") : "—", s.trading_week,
+      ]);
+      tr.dataset.signalId = s.signal_id;
+      return tr;
+    }));
   }
 
   function renderDecisions() {
-    fillBody("decisions", state.decisions.map((d) => row([
-      hhmmss(d.at), d.signal || d.signal_id.slice(0, 8), d.action,
-      { text: d.outcome, cls: d.outcome === "approved" ? "pos" : d.outcome === "denied" ? "neg" : "" },
-      (d.reasons || []).join("; ") || "—",
-    ])));
+    fillBody("decisions", state.decisions.map((d) => {
+      const tr = row([
+        hhmmss(d.at), d.signal || d.signal_id.slice(0, 8), d.action,
+        { text: d.outcome, cls: d.outcome === "approved" ? "pos" : d.outcome === "denied" ? "neg" : "" },
+        (d.reasons || []).join("; ") || "—",
+      ]);
+      tr.dataset.signalId = d.signal_id;
+      return tr;
+    }));
   }
 
   function renderAlerts() {
