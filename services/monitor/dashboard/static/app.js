@@ -389,6 +389,26 @@
     };
   }
 
+  // ---------- health (polled: it is computed on request) ----------
+  async function pollHealth() {
+    let body;
+    try {
+      const response = await fetch("/api/v2/health");
+      body = await response.json();
+    } catch (err) {
+      body = { status: "down", components: { monitor: { status: "down", detail: String(err) } } };
+    }
+    const overall = $("health-overall");
+    overall.textContent = body.status;
+    overall.className = "badge " + (body.status === "ok" ? "badge-ok"
+      : body.status === "degraded" ? "badge-warn" : "badge-bad");
+    $("health").replaceChildren(...Object.entries(body.components || {}).map(([name, c]) => {
+      const li = el("li", name + " " + c.status, c.status);
+      li.title = c.detail || "";
+      return li;
+    }));
+  }
+
   // ---------- operator actions ----------
   function token() { return sessionStorage.getItem(TOKEN_KEY) || ""; }
 
@@ -471,4 +491,6 @@
   renderBroker();
   renderChart();
   connect();
+  pollHealth();
+  setInterval(pollHealth, 5000);
 })();
