@@ -26,8 +26,8 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from libs.common.clock import IST
 from libs.common.kafka import ensure_topics, publish
-from libs.common.messages import PnlSnapshot
-from libs.common.topics import FILLS, PNL
+from libs.common.messages import ControlKey, ControlSet, PnlSnapshot
+from libs.common.topics import CONTROL, FILLS, PNL
 from services.monitor.app import create_app
 from services.monitor.settings import MonitorSettings
 from tests.factories import make_fill
@@ -175,3 +175,27 @@ async def test_snapshot_when_client_connects_holds_todays_pnl_series(
 
     assert [p["net"] for p in snapshot["data"]["pnl"]] == ["100.00", "-50.25"]
     assert snapshot["data"]["trading_day"] == now.astimezone(IST).date().isoformat()
+
+
+async def test_control_change_on_kafka_pushes_control_and_safety(
+    monitor: RunningMonitor, producer: AIOKafkaProducer[bytes, bytes]
+) -> None:
+    # Automation on is every service's default, so this record changes nothing for other tests.
+    who = f"it-{uuid.uuid4().hex[:8]}"
+    change = ControlSet(
+        ts_event=datetime.now(UTC),
+        key=ControlKey.AUTOMATION,
+        engaged=True,
+        changed_by=who,
+        reason="dashboard integration test",
+    )
+    async with connect(monitor.ws_url) as ws:
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "snapshot"
+
+        await publish(producer, CONTROL, change, key=ControlKey.AUTOMATION.value)
+        control = await asyncio.wait_for(_next_of(ws, "control", {"changed_by": who}), 10)
+        safety = await asyncio.wait_for(_next_of(ws, "safety", {}), 10)
+
+    assert control["data"]["key"] == "automation"
+    assert safety["data"]["automation"] is True
+    assert safety["data"]["last_changes"]["automation"]["changed_by"] == who
