@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
 
-from tests.e2e.conftest import entry_alert
+from tests.e2e.conftest import entry_alert, fills_for_signal
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -191,3 +192,46 @@ async def test_dashboard_shows_fill_live_and_drives_the_kill_switch(
     assert SCREENSHOT.stat().st_size > 20_000
     refused = ("status of 401", "status of 403")  # the browser logs the refused commands above
     assert [e for e in tab.errors if not any(r in e for r in refused)] == []
+
+
+async def test_dashboard_approves_a_pending_signal_with_the_button(
+    tab: Tab, http: httpx.AsyncClient, ingest_url: str, monitor_url: str, ledger_db: asyncpg.Pool
+) -> None:
+    page = tab.page
+    await page.goto(f"{monitor_url}/dashboard")
+    await page.wait_for_selector("#connection[data-state=live]")
+    await page.fill("#token", TOKEN)
+    await page.fill("#reason", "checked the chart")
+    await page.click("#token-save")
+    off = await http.post(
+        f"{ingest_url}/api/v2/strategy/stop-automation", headers=AUTH, json={"reason": "review"}
+    )
+    assert off.status_code == 200, off.text
+    try:
+        await eventually(
+            lambda: _safety(http, monitor_url), lambda s: s["automation"] is False, 5, "automation"
+        )
+        response = await http.post(
+            f"{ingest_url}/api/v2/webhook/tradingview", json=entry_alert("S3")
+        )
+        signal_id = response.json()["signal_id"]
+        row = page.locator(f'#pending tbody tr[data-signal-id="{signal_id}"]')
+        await row.wait_for(timeout=20_000)
+        assert await fills_for_signal(ledger_db, signal_id) == 0
+
+        await row.locator("button[data-action=approve]").click()
+
+        await page.wait_for_selector("#action-result[data-ok=true]")
+        await row.wait_for(state="detached", timeout=20_000)
+        await eventually(
+            lambda: fills_for_signal(ledger_db, signal_id), lambda n: n == 2, 15, "fills"
+        )
+        assert "Command ResolvePending by operator (checked the chart)" in await _text(
+            page, "#alerts"
+        )
+    finally:
+        on = await http.post(
+            f"{ingest_url}/api/v2/strategy/start-automation", headers=AUTH, json={"reason": "done"}
+        )
+        assert on.status_code == 200, on.text
+    assert tab.errors == []

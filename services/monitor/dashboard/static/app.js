@@ -34,6 +34,7 @@
   });
   function hhmmss(iso) { return iso ? timeFmt.format(new Date(iso)) : "—"; }
   function dayTime(iso) { return iso ? dayTimeFmt.format(new Date(iso)) : "—"; }
+  function strike(text) { return text === null || text === undefined ? "—" : String(text).replace(/\.0+$/, ""); }
   function money(text) { return text === null || text === undefined ? "—" : "₹" + text; }
   function signClass(text) {
     const value = Number(text);
@@ -218,7 +219,7 @@
       reject.dataset.action = "reject";
       reject.addEventListener("click", () => resolvePending(p.signal_id, false));
       buttons.append(approve, " ", reject);
-      const tr = row([p.signal + " " + (p.action || ""), p.trading_week, p.strike,
+      const tr = row([p.signal + " " + (p.action || ""), p.trading_week, strike(p.strike),
         dayTime(p.expires_at), buttons]);
       tr.dataset.signalId = p.signal_id;
       return tr;
@@ -231,7 +232,8 @@
     fillBody("signals", state.signals.map((s) => {
       const tr = row([
         hhmmss(s.at), s.signal, s.action,
-        s.strike ? s.strike + (s.option_type ? " " + s.option_type : "") : "—", s.trading_week,
+        s.strike ? strike(s.strike) + (s.option_type ? " " + s.option_type : "") : "—",
+        s.trading_week,
       ]);
       tr.dataset.signalId = s.signal_id;
       return tr;
