@@ -22,6 +22,7 @@ from libs.common.messages import AnyMessage, BrokerStatusChanged, ControlSet, He
 from libs.common.metrics import new_registry
 from libs.common.runtime import TaskSupervisor, watch_compacted
 from libs.common.topics import BROKER_STATUS, CONTROL, HEARTBEATS
+from services.monitor import dashboard
 from services.monitor.api import MonitorContext, router
 from services.monitor.backtests import router as backtest_router
 from services.monitor.notifications.notifier import Notifier, NotifierConfig
@@ -113,6 +114,7 @@ def create_app(settings: MonitorSettings, clock: Clock | None = None) -> FastAPI
         )
         notifier = Notifier(NotifierConfig.from_settings(settings), pool, clock, registry)
         await notifier.start(tasks)
+        app.state.dashboard = await dashboard.start_dashboard(settings, pool, clock, tasks)
         state["ready"] = True
         log.info("service_started", port=settings.http_port)
         try:
@@ -121,6 +123,7 @@ def create_app(settings: MonitorSettings, clock: Clock | None = None) -> FastAPI
             state["ready"] = False
             await notifier.stop()
             await tasks.stop()
+            await app.state.dashboard.close()
             workers.shutdown(cancel_futures=True)
             await admin.close()
             await pool.close()
@@ -134,6 +137,7 @@ def create_app(settings: MonitorSettings, clock: Clock | None = None) -> FastAPI
     app.include_router(router)
     app.include_router(backtest_router)
     app.include_router(read_router)
+    app.include_router(dashboard.router)
     add_common_routes(app, registry, ready=lambda: state["ready"])
     return app
 

@@ -109,6 +109,26 @@ class MonitorSettings(ServiceSettings):
         default=5.0, gt=0, description="Seconds between checks for pending notifications"
     )
 
+    ingest_url: str = Field(
+        default="http://127.0.0.1:18001",
+        pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
+        description="Base URL of ingest, where the dashboard forwards operator commands",
+    )
+    operator_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds the dashboard waits for ingest's answer"
+    )
+    dashboard_client_queue: int = Field(
+        default=512,
+        ge=8,
+        le=100_000,
+        description="Events queued per dashboard WebSocket client; a client that falls this "
+        "far behind is disconnected",
+    )
+
+    def operator_url(self) -> str:
+        """Base URL of ingest's operator routes, without a trailing slash."""
+        return self.ingest_url.rstrip("/")
+
     def data_dir(self) -> Path:
         """The backtest data folder."""
         return Path(self.backtest_data_dir) if self.backtest_data_dir else default_data_dir()
