@@ -8,14 +8,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from libs.common.clock import Clock, SystemClock
+from libs.common.clock import IST, Clock, SystemClock
 from libs.common.consumer_app import ConsumerSpec, Resources, consumer_service_app
 from libs.common.control import apply_control, effective_state
 from libs.common.db import Outbox
 from libs.common.http import serve
 from libs.common.kafka import Handler, publish
 from libs.common.logging import configure_logging, get_logger
-from libs.common.messages import AnyMessage, BarClosed, ControlSet
+from libs.common.messages import AlertKind, AlertSeverity, AnyMessage, BarClosed, ControlSet
 from libs.common.metrics import new_registry
 from libs.common.topics import CONTROL, MARKET_BARS, ORDER_COMMANDS
 from libs.market import charges as charges_model
@@ -81,7 +81,15 @@ async def supervise_session(
 ) -> None:
     """Watch the live session for ever: expiry, probe, reconciliation, open orders."""
     while True:
-        session.check_expiry()
+        if session.check_expiry() == "warn" and (expires := session.expires_at()) is not None:
+            await service.raise_alert(
+                AlertKind.SESSION_EXPIRING,
+                AlertSeverity.WARNING,
+                f"The Breeze session expires at {expires.astimezone(IST):%H:%M} IST: "
+                "paste a fresh API session value (strikeflow session paste).",
+                once_per=expires.isoformat(),
+                expires_at=expires.isoformat(),
+            )
         try:
             await service.supervise_once()
         except BrokerUnavailableError as exc:

@@ -88,8 +88,8 @@ class LiveSession:
         log.warning("breeze_session_pasted", expires_at=record.expires_at.isoformat())
         return record
 
-    def check_expiry(self) -> Literal["ok", "expiring", "expired"]:
-        """Expire the session at its deadline; say once per value when it is about to expire."""
+    def check_expiry(self) -> Literal["ok", "warn", "expiring", "expired"]:
+        """Expire the session at its deadline; ``warn`` the first time it is about to expire."""
         if self.record is None:
             return "expired"
         now = self._clock.now()
@@ -106,5 +106,6 @@ class LiveSession:
                     expires_at=expires.isoformat(),
                     minutes_left=int((expires - now).total_seconds() // 60),
                 )
+                return "warn"
             return "expiring"
         return "ok"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,6 +17,8 @@ from libs.common.control import ControlFacts, effective_state
 from libs.common.db import Connection, Outbox
 from libs.common.logging import get_logger
 from libs.common.messages import (
+    AlertKind,
+    AlertSeverity,
     AnyMessage,
     BarClosed,
     BrokerStatusChanged,
@@ -25,6 +28,7 @@ from libs.common.messages import (
     Instrument,
     Leg,
     MarkUpdated,
+    OperatorAlert,
     OrderAccepted,
     OrderFilled,
     OrderRejected,
@@ -34,7 +38,7 @@ from libs.common.messages import (
     TradingState,
     derived_id,
 )
-from libs.common.topics import BROKER_STATUS, CONTROL, FILLS, MARKS, ORDER_EVENTS
+from libs.common.topics import ALERTS, BROKER_STATUS, CONTROL, FILLS, MARKS, ORDER_EVENTS
 from services.executor.broker import (
     Broker,
     BrokerResult,
@@ -313,8 +317,47 @@ class ExecutorService:
                 unwind_order=cid,
             )
             await self.on_submit(unwind)
+            status = await self._pool.fetchval(
+                "SELECT status FROM executor.orders WHERE client_order_id = $1", cid
+            )
+            await self.raise_alert(
+                AlertKind.HEDGE_UNWOUND,
+                AlertSeverity.CRITICAL,
+                f"Main leg of trade {main.trade_id} failed ({why}); "
+                f"its hedge is being unwound (unwind order {status}).",
+                once_per=cid,
+                trade_id=str(main.trade_id),
+                main_order=main.client_order_id,
+                unwind_order=cid,
+                unwind_status=str(status),
+            )
             placed += 1
         return placed
+
+    async def raise_alert(
+        self,
+        kind: AlertKind,
+        severity: AlertSeverity,
+        text: str,
+        once_per: str | None = None,
+        **details: str,
+    ) -> None:
+        """Tell the operator, through the outbox (the notifier delivers it).
+
+        ``once_per`` makes the alert's id stable, so raising it again never notifies twice.
+        """
+        alert = OperatorAlert(
+            message_id=derived_id("alert", f"{kind}:{once_per}") if once_per else uuid.uuid4(),
+            ts_event=self._clock.now(),
+            kind=kind,
+            severity=severity,
+            raised_by="executor",
+            text=text[:1000],
+            details={k: v[:500] for k, v in details.items()},
+        )
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self.outbox.add(conn, ALERTS, "executor", alert)
+        self.outbox.wake()
 
     async def report_session_problem(self) -> None:
         """Say at once that the broker session broke (a good status comes from reconcile)."""
@@ -481,8 +524,17 @@ class ExecutorService:
             changed_by=RECONCILIATION_ACTOR,
             reason=f"positions differ from the broker's: {detail}"[:500],
         )
+        alert = OperatorAlert(
+            ts_event=self._clock.now(),
+            kind=AlertKind.RECONCILIATION_MISMATCH,
+            severity=AlertSeverity.CRITICAL,
+            raised_by="executor",
+            text=f"Positions differ from the broker's; kill switch turned on. {detail}"[:1000],
+            details={k: f"ours {a}, broker {b}" for k, (a, b) in mismatches.items()},
+        )
         async with self._pool.acquire() as conn, conn.transaction():
             await self.outbox.add(conn, CONTROL, ControlKey.KILL_SWITCH.value, fact)
+            await self.outbox.add(conn, ALERTS, "executor", alert)
         self.outbox.wake()
 
     async def supervise_once(self) -> None:
