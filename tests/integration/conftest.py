@@ -9,6 +9,7 @@ import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 
 from libs.common.kafka import make_producer
+from libs.common.topics import CONTROL
 
 
 @pytest_asyncio.fixture
@@ -54,5 +55,39 @@ async def broker_ready_after(kafka_bootstrap: str) -> AsyncIterator[None]:
             ts_event=datetime.now(UTC), mode="paper", session_valid=True, detail="test teardown"
         )
         await publish(producer, BROKER_STATUS, ready, key="broker")
+    finally:
+        await producer.stop()
+
+
+@pytest_asyncio.fixture
+async def control_cleared_after(kafka_bootstrap: str) -> AsyncIterator[None]:
+    """Leave every control fact released after a test that engaged some.
+
+    The control topic is compacted and replayed by every service; a kill switch, emergency stop,
+    loss halt or open breaker left behind would change what later tests see.
+    """
+    yield
+    from datetime import UTC, datetime
+
+    from libs.common.kafka import publish
+    from libs.common.messages import ControlKey, ControlSet
+
+    producer = make_producer(kafka_bootstrap, "integration-control-clear")
+    await producer.start()
+    try:
+        now = datetime.now(UTC)
+        for key in (ControlKey.KILL_SWITCH, ControlKey.EMERGENCY_STOP, ControlKey.LOSS_HALT):
+            fact = ControlSet(
+                ts_event=now, key=key, engaged=False, changed_by="test", reason="teardown"
+            )
+            await publish(producer, CONTROL, fact, key=key.value)
+        closed = ControlSet(
+            ts_event=now,
+            key=ControlKey.CIRCUIT,
+            values={"state": "closed", "reason": ""},
+            changed_by="test",
+            reason="teardown",
+        )
+        await publish(producer, CONTROL, closed, key=ControlKey.CIRCUIT.value)
     finally:
         await producer.stop()

@@ -41,7 +41,7 @@ from tests.integration.kafka_tools import end_offsets, read_from, start_groups_a
 from tests.integration.test_executor_live_sim import live_settings
 from tests.waiting import eventually
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("control_cleared_after")]
 TOKEN = "session-test-operator-token"
 guard, sim, control, api_session, expiry = (
     sim_sdk.guard,
@@ -128,6 +128,25 @@ async def test_expired_session_stops_entries_within_a_second_and_a_paste_resumes
         assert state["seconds_to_expiry"] > 0
         assert api_session not in executor.get("/api/v2/broker/session").text
 
+        # Other tests' losing trades on the shared pnl topic may have opened the breaker on
+        # replay: an operator reset starts this test from a closed breaker.
+        await publish(
+            producer,
+            CONTROL,
+            ControlSet(
+                ts_event=datetime.now(UTC),
+                key=ControlKey.CIRCUIT,
+                values={"state": "closed", "reason": ""},
+                changed_by="integration",
+                reason="session test starts closed",
+            ),
+            key=ControlKey.CIRCUIT.value,
+        )
+
+        async def risk_state() -> str:
+            return str(risk.get("/healthz").json()["trading_state"])
+
+        await eventually(risk_state, lambda s: s == "ACTIVE", 20, "risk active")
         status_from = await end_offsets(kafka_bootstrap, BROKER_STATUS.name, 1)
         control_from = await end_offsets(kafka_bootstrap, CONTROL.name, 1)
         control.post("/sessions/expire").raise_for_status()  # noqa: ASYNC212
@@ -201,7 +220,6 @@ async def test_expired_session_stops_entries_within_a_second_and_a_paste_resumes
 
         placed = await eventually(orders_at_broker, lambda o: len(o) == 2, 30, "hedge and main")
         assert {o["action"].lower() for o in placed} == {"buy", "sell"}
-    del risk
 
 
 async def test_start_when_broker_holds_an_unknown_position_turns_the_kill_switch_on(
