@@ -65,6 +65,24 @@ def _every_registry() -> dict[str, CollectorRegistry]:
     return out
 
 
+SUFFIXES = {
+    "counter": ("_total",),
+    "histogram": ("_bucket", "_count", "_sum"),
+    "summary": ("_count", "_sum"),
+    "gauge": ("",),
+    "info": ("_info",),
+}
+
+
+def known_metric_names() -> set[str]:
+    """Every series name the services can export (dashboards and alerts may use only these)."""
+    names: set[str] = set()
+    for registry in _every_registry().values():
+        for family in registry.collect():
+            names.update(family.name + suffix for suffix in SUFFIXES[family.type])
+    return names
+
+
 @pytest.mark.parametrize("service", ["ingest", "risk", "executor", "ledger"])
 def test_metric_names_follow_the_service_prefix_and_unit_rules(service: str) -> None:
     registry = _every_registry()[service]
