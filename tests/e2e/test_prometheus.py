@@ -133,11 +133,11 @@ async def prom() -> AsyncIterator[httpx.AsyncClient]:
 
 # Counters that one entry alert moves, and by how much at least.
 MOVES = {
-    'sum(strikeflow_ingest_signals_total{outcome="accepted"})': 1,
-    "sum(strikeflow_ingest_webhook_latency_seconds_count)": 1,
-    'sum(strikeflow_risk_decisions_total{outcome="approved"})': 1,
-    'sum(strikeflow_executor_messages_processed_total{type="SubmitOrder"})': 2,
-    'sum(strikeflow_ledger_messages_processed_total{type="FillReported"})': 2,
+    'strikeflow_ingest_signals_total{outcome="accepted"}': 1,
+    "strikeflow_ingest_webhook_latency_seconds_count": 1,
+    'strikeflow_risk_decisions_total{outcome="approved"}': 1,
+    'strikeflow_executor_messages_processed_total{type="SubmitOrder"}': 2,
+    'strikeflow_ledger_messages_processed_total{type="FillReported"}': 2,
 }
 
 
@@ -145,8 +145,12 @@ MOVES = {
 async def traffic(
     prom: httpx.AsyncClient, ingest_url: str, ledger_db: asyncpg.Pool
 ) -> dict[str, tuple[float, float]]:
-    """Send one entry alert through the stack; return each counter's value before and after."""
-    before = {expr: await scalar(prom, expr) for expr in MOVES}
+    """Send one entry alert through the stack; return each counter's value before and after.
+
+    It returns once every moved series has two samples in the last minute, so that rate() and
+    increase() over a minute (what the panels use) have something to work with.
+    """
+    before = {selector: await scalar(prom, f"sum({selector})") for selector in MOVES}
     async with httpx.AsyncClient(timeout=10) as client:
         response = await client.post(
             f"{ingest_url}/api/v2/webhook/tradingview", json=entry_alert("S4")
@@ -157,13 +161,20 @@ async def traffic(
         lambda: fills_for_signal(ledger_db, signal_id), lambda n: n == 2, 15, "fills booked"
     )
     after: dict[str, tuple[float, float]] = {}
-    for expr, by in MOVES.items():
+    for selector, by in MOVES.items():
 
-        async def value(expr: str = expr) -> float:
+        async def value(expr: str = f"sum({selector})") -> float:
             return await scalar(prom, expr)
 
-        now = await eventually(value, lambda v, e=expr, b=by: v >= before[e] + b, 20, expr, 0.5)
-        after[expr] = (before[expr], now)
+        now = await eventually(
+            value, lambda v, s=selector, b=by: v >= before[s] + b, 20, selector, 0.5
+        )
+        after[selector] = (before[selector], now)
+
+        async def samples(expr: str = f"min(count_over_time({selector}[1m]))") -> float:
+            return await scalar(prom, expr)
+
+        await eventually(samples, lambda n: n >= 2, 20, f"two samples of {selector}", 0.5)
     return after
 
 
@@ -176,9 +187,9 @@ async def test_prometheus_when_stack_up_scrapes_every_service(prom: httpx.AsyncC
 async def test_an_alert_through_the_pipeline_moves_its_counters(
     traffic: dict[str, tuple[float, float]],
 ) -> None:
-    for expr, by in MOVES.items():
-        before, after = traffic[expr]
-        assert after >= before + by, expr
+    for selector, by in MOVES.items():
+        before, after = traffic[selector]
+        assert after >= before + by, selector
 
 
 @pytest.mark.parametrize(
