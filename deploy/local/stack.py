@@ -703,7 +703,8 @@ def down() -> None:
     """Stop every process the stack started."""
     layout = Layout.from_env()
     if supervisord_running(layout):
-        supervisorctl(layout, "stop", "prometheus", *SERVICES, check=False)
+        extra = ("prometheus",) if prometheus_bin() is not None else ()
+        supervisorctl(layout, "stop", *extra, *SERVICES, check=False)
         supervisorctl(layout, "shutdown", check=False)
         wait_until("supervisord exit", lambda: not supervisord_running(layout), 60)
     pidfile = layout.state / "supervisord.pid"

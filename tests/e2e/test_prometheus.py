@@ -262,3 +262,59 @@ async def test_healthy_stack_fires_no_outage_alert(
     outages = 'ALERTS{alertname=~"ServiceDown|HeartbeatStale|ConsumerLagHigh|WebhookUnavailable"}'
 
     assert await query(prom, outages) == []
+
+
+async def test_risk_exposure_and_pnl_gauges_follow_the_open_trade(
+    prom: httpx.AsyncClient, traffic: object
+) -> None:
+    open_trades = await eventually(
+        lambda: scalar(prom, "strikeflow_risk_open_trades"), lambda n: n >= 1, 20, "open trades"
+    )
+    margin = await scalar(prom, "strikeflow_risk_margin_in_use_rupees")
+    charges = await eventually(
+        lambda: scalar(prom, 'strikeflow_risk_daily_pnl_rupees{kind="charges"}'),
+        lambda c: c > 0,
+        20,
+        "today's charges",
+    )
+
+    assert open_trades >= 1
+    assert margin > 0
+    assert charges > 0
+
+
+OPERATOR = {
+    "Authorization": f"Bearer {os.environ.get('OPERATOR_TOKEN', 'local-dev-operator-token')}",
+    "X-Operator": "e2e-prometheus",
+}
+
+
+async def test_kill_switch_when_on_shows_in_metrics_and_fires_its_alert(
+    prom: httpx.AsyncClient, traffic: object, ingest_url: str
+) -> None:
+    url = f"{ingest_url}/api/v2/safety/kill-switch"
+    firing = 'ALERTS{alertname="KillSwitchOn", alertstate="firing"}'
+    async with httpx.AsyncClient(timeout=10) as client:
+        try:
+            on = await client.post(url, json={"reason": "e2e alert check"}, headers=OPERATOR)
+            assert on.status_code == 200, on.text
+
+            engaged = await eventually(
+                lambda: scalar(prom, "strikeflow_risk_kill_switch_engaged"),
+                lambda v: v == 1,
+                20,
+                "kill switch gauge",
+                0.5,
+            )
+            alerts = await eventually(
+                lambda: query(prom, firing), lambda r: len(r) == 1, 20, "KillSwitchOn", 0.5
+            )
+            halted = await scalar(prom, 'strikeflow_risk_trading_state{state="HALTED"}')
+        finally:
+            off = {"engaged": False, "reason": "e2e alert check done"}
+            await client.post(url, json=off, headers=OPERATOR)
+
+        assert engaged == 1
+        assert alerts[0]["metric"]["severity"] == "warning"
+        assert halted == 1
+        await eventually(lambda: query(prom, firing), lambda r: r == [], 20, "alert resolved", 0.5)
