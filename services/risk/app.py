@@ -76,7 +76,13 @@ def create_app(settings: RiskSettings, clock: Clock | None = None) -> FastAPI:
         clock,
     )
     registry = new_registry()
-    metrics = RiskMetrics(registry, lambda: control.facts, lambda: circuit.breaker.state, settings)
+    metrics = RiskMetrics(
+        registry,
+        lambda: control.facts,
+        lambda: circuit.breaker.state,
+        settings,
+        today=lambda: clock.now().astimezone(IST).date(),
+    )
 
     async def on_control(message: AnyMessage) -> None:
         if isinstance(message, ControlSet):

@@ -1,7 +1,7 @@
 """Metrics of the risk gate: decisions, trading state, safety switches, breaker, P&L, exposure.
 
-State that risk already holds (control facts, the breaker) is read when Prometheus scrapes, so
-the gauges can never drift from it; P&L comes from the ledger's snapshots and exposure from a
+State that risk already holds (control facts, the breaker, the ledger's last P&L snapshot) is
+read when Prometheus scrapes, so the gauges can never drift from it; exposure comes from a
 periodic count of open trades.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator, Sequence
+from datetime import date
 from decimal import Decimal
 
 import asyncpg
@@ -63,6 +64,37 @@ def reason_code(reason: str) -> str:
 def all_reason_codes() -> tuple[str, ...]:
     """Every code :func:`reason_code` can return, plus the code of a reason-less decision."""
     return tuple(dict.fromkeys([NO_REASON, *(c for _, c in REASON_CODES), OTHER_REASON]))
+
+
+class _PnlCollector(Collector):
+    """Today's P&L from the last snapshot; nothing once the trading day has moved on."""
+
+    def __init__(self, today: Callable[[], date]) -> None:
+        self._today = today
+        self.snapshot: PnlSnapshot | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        snap = self.snapshot
+        pnl = GaugeMetricFamily(
+            f"{PREFIX}_daily_pnl_rupees",
+            "Today's P&L from the ledger's last snapshot, by kind "
+            "(realised, unrealised, charges, net)",
+            labels=["kind"],
+        )
+        positions = GaugeMetricFamily(
+            f"{PREFIX}_open_positions", "Open positions in the ledger's last snapshot today"
+        )
+        if snap is not None and snap.trading_day == self._today():
+            for kind, value in (
+                ("realised", snap.realized),
+                ("unrealised", snap.unrealized),
+                ("charges", snap.charges),
+                ("net", snap.net),
+            ):
+                pnl.add_metric([kind], float(value))
+            positions.add_metric([], float(snap.open_positions))
+        yield pnl
+        yield positions
 
 
 class _StateCollector(Collector):
@@ -138,8 +170,10 @@ class RiskMetrics:
         facts: Callable[[], ControlFacts],
         breaker: Callable[[], BreakerState],
         settings: RiskSettings,
+        today: Callable[[], date],
     ) -> None:
         self._margin_per_lot = settings.margin_per_lot
+        self._pnl = _PnlCollector(today)
         self.decisions = Counter(
             f"{PREFIX}_decisions",
             "Decisions by outcome and the code of their first reason",
@@ -150,17 +184,6 @@ class RiskMetrics:
             f"{PREFIX}_decision_reasons",
             "Every reason given with a decision, by code",
             ["reason"],
-            registry=registry,
-        )
-        self.daily_pnl = Gauge(
-            f"{PREFIX}_daily_pnl_rupees",
-            "Today's P&L from the ledger's last snapshot, by kind",
-            ["kind"],
-            registry=registry,
-        )
-        self.open_positions = Gauge(
-            f"{PREFIX}_open_positions",
-            "Open positions in the ledger's last snapshot",
             registry=registry,
         )
         self.open_trades = Gauge(
@@ -176,9 +199,8 @@ class RiskMetrics:
         )
         for outcome in DecisionOutcome:
             self.decisions.labels(outcome.value, NO_REASON)
-        for kind in ("realised", "unrealised", "charges", "net"):
-            self.daily_pnl.labels(kind)
         registry.register(_StateCollector(facts, breaker, settings))
+        registry.register(self._pnl)
 
     def decision(self, outcome: DecisionOutcome, reasons: Sequence[str]) -> None:
         """Count one decision and each of its reasons."""
@@ -188,15 +210,8 @@ class RiskMetrics:
             self.reasons.labels(code).inc()
 
     def observe_pnl(self, snapshot: PnlSnapshot) -> None:
-        """Show today's P&L from one ledger snapshot."""
-        for kind, value in (
-            ("realised", snapshot.realized),
-            ("unrealised", snapshot.unrealized),
-            ("charges", snapshot.charges),
-            ("net", snapshot.net),
-        ):
-            self.daily_pnl.labels(kind).set(float(value))
-        self.open_positions.set(snapshot.open_positions)
+        """Keep the ledger's latest snapshot; it is shown while its trading day is today."""
+        self._pnl.snapshot = snapshot
 
     def observe_exposure(self, open_trades: int, open_lots: int) -> None:
         """Show the open trades, their lots and their estimated margin."""

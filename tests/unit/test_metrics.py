@@ -34,12 +34,17 @@ FORBIDDEN_LABELS = {"signal_id", "trade_id", "client_order_id", "order_id", "mes
 
 
 def _risk(registry: CollectorRegistry, facts: ControlFacts | None = None) -> RiskMetrics:
-    holder = {"facts": facts or ControlFacts(), "breaker": BreakerState.CLOSED}
+    holder = {
+        "facts": facts or ControlFacts(),
+        "breaker": BreakerState.CLOSED,
+        "today": date(2026, 11, 25),
+    }
     metrics = RiskMetrics(
         registry,
         lambda: holder["facts"],  # type: ignore[arg-type,return-value]
         lambda: holder["breaker"],  # type: ignore[arg-type,return-value]
         RiskSettings.model_validate({}),
+        today=lambda: holder["today"],  # type: ignore[arg-type,return-value]
     )
     metrics.holder = holder  # type: ignore[attr-defined]
     return metrics
@@ -266,21 +271,34 @@ def test_risk_loss_limit_gauges_come_from_settings() -> None:
     assert get("strikeflow_risk_daily_loss_panic_rupees") == float(settings.panic_loss)
 
 
+def test_risk_pnl_when_no_snapshot_today_shows_no_series() -> None:
+    registry = CollectorRegistry()
+    metrics = _risk(registry)
+    assert registry.get_sample_value("strikeflow_risk_daily_pnl_rupees", {"kind": "net"}) is None
+
+    metrics.observe_pnl(_snapshot(date(2026, 11, 24)))
+
+    assert registry.get_sample_value("strikeflow_risk_daily_pnl_rupees", {"kind": "net"}) is None
+    assert registry.get_sample_value("strikeflow_risk_open_positions") is None
+
+
+def _snapshot(day: date) -> PnlSnapshot:
+    return PnlSnapshot(
+        ts_event=IST_NOON,
+        trading_day=day,
+        realized=Decimal("-1000.50"),
+        unrealized=Decimal(250),
+        charges=Decimal(40),
+        net=Decimal("-790.50"),
+        open_positions=2,
+        marks_missing=0,
+    )
+
+
 def test_risk_observe_pnl_and_exposure() -> None:
     registry = CollectorRegistry()
     metrics = _risk(registry)
-    metrics.observe_pnl(
-        PnlSnapshot(
-            ts_event=IST_NOON,
-            trading_day=date(2026, 11, 25),
-            realized=Decimal("-1000.50"),
-            unrealized=Decimal(250),
-            charges=Decimal(40),
-            net=Decimal("-790.50"),
-            open_positions=2,
-            marks_missing=0,
-        )
-    )
+    metrics.observe_pnl(_snapshot(date(2026, 11, 25)))
     metrics.observe_exposure(open_trades=3, open_lots=4)
     get = registry.get_sample_value
     assert get("strikeflow_risk_daily_pnl_rupees", {"kind": "net"}) == -790.5
