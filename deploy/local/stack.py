@@ -1,7 +1,8 @@
 """The local stack without Docker: Kafka (KRaft) and PostgreSQL plus the five services.
 
-Kafka runs from Maven Central jars, PostgreSQL from the system's packages, and supervisord keeps
-every process (restarting a service that dies). All state lives under ``.state/``.
+Kafka runs from Maven Central jars, PostgreSQL (and Prometheus, when installed) from the system's
+packages, and supervisord keeps every process (restarting a service that dies). All state lives
+under ``.state/``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Layout:
     controller_port: int
     pg_port: int
     ports: dict[str, int]
+    prometheus_port: int = 19090
 
     @classmethod
     def from_env(cls) -> Layout:
@@ -65,6 +67,7 @@ class Layout:
             controller_port=_env_int("STRIKEFLOW_KAFKA_CONTROLLER_PORT", 19093),
             pg_port=_env_int("STRIKEFLOW_PG_PORT", 15432),
             ports=ports,
+            prometheus_port=_env_int("STRIKEFLOW_PROMETHEUS_PORT", 19090),
         )
 
     @property
@@ -78,6 +81,14 @@ class Layout:
     @property
     def logs(self) -> Path:
         return self.state / "logs"
+
+    @property
+    def prometheus_dir(self) -> Path:
+        return self.state / "prometheus"
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{self.prometheus_port}"
 
     @property
     def supervisor_conf(self) -> Path:
@@ -259,6 +270,61 @@ def init_postgres(layout: Layout) -> Path:
     return data
 
 
+def prometheus_bin() -> str | None:
+    """Return the Prometheus server binary (Debian package ``prometheus``), if installed."""
+    return shutil.which("prometheus")
+
+
+def write_prometheus_config(layout: Layout, scrape_interval_s: int = 2) -> Path:
+    """Write a Prometheus configuration scraping every service on its local port.
+
+    The file is JSON, which is YAML too, so no YAML library is needed here.
+    """
+    import json
+
+    layout.prometheus_dir.mkdir(parents=True, exist_ok=True)
+    config = {
+        "global": {
+            "scrape_interval": f"{scrape_interval_s}s",
+            "evaluation_interval": f"{scrape_interval_s}s",
+        },
+        "rule_files": [str(ROOT / "deploy/prometheus/rules/*.yml")],
+        "scrape_configs": [
+            {
+                "job_name": "strikeflow",
+                "metrics_path": "/metrics",
+                "static_configs": [
+                    {"targets": [f"127.0.0.1:{layout.ports[name]}"], "labels": {"service": name}}
+                    for name in SERVICES
+                ],
+            }
+        ],
+    }
+    path = layout.prometheus_dir / "prometheus.yml"
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    return path
+
+
+def _prometheus_block(layout: Layout, binary: str, logs: str) -> list[str]:
+    config = write_prometheus_config(layout)
+    return [
+        "[program:prometheus]",
+        (
+            f"command={binary} --config.file={config} "
+            f"--storage.tsdb.path={layout.prometheus_dir / 'data'} "
+            "--storage.tsdb.retention.time=2d "
+            f"--web.listen-address=127.0.0.1:{layout.prometheus_port}"
+        ),
+        "priority=60",
+        "autostart=false",
+        "autorestart=true",
+        "startsecs=2",
+        "stopsignal=TERM",
+        "stopwaitsecs=30",
+        logs,
+    ]
+
+
 def service_env(layout: Layout) -> dict[str, str]:
     """Environment every service gets."""
     env = {
@@ -368,6 +434,8 @@ def write_supervisor_config(layout: Layout, foreground: bool) -> Path:
             "killasgroup=true",
             logs(name),
         ]
+    if (binary := prometheus_bin()) is not None:
+        blocks += _prometheus_block(layout, binary, logs("prometheus"))
     layout.supervisor_conf.write_text("\n".join(blocks) + "\n")
     return layout.supervisor_conf
 
@@ -505,6 +573,11 @@ def urls(layout: Layout) -> list[str]:
         f"API docs         http://127.0.0.1:{p['monitor']}/docs  "
         f"and http://127.0.0.1:{p['ingest']}/docs",
         "metrics          " + "  ".join(f"http://127.0.0.1:{p[s]}/metrics" for s in SERVICES),
+        *(
+            [f"prometheus       {layout.prometheus_url}"]
+            if prometheus_bin()
+            else ["prometheus       not installed (apt-get install prometheus)"]
+        ),
         f"kafka            {layout.bootstrap}",
         f"postgres         {layout.database_url}",
     ]
@@ -530,10 +603,14 @@ def start_services(layout: Layout, timeout_s: float = 90) -> None:
         )
     health = f"http://127.0.0.1:{layout.ports['monitor']}/api/v2/health"
     wait_until("/api/v2/health == ok", lambda: _health_ok(health), timeout_s)
+    if prometheus_bin() is not None:
+        supervisorctl(layout, "start", "prometheus")
+        ready = f"{layout.prometheus_url}/-/ready"
+        wait_until(f"prometheus on port {layout.prometheus_port}", lambda: _http_ok(ready), 60)
 
 
 def _wipe(layout: Layout) -> None:
-    for path in (layout.kafka_dir / "data", layout.pg_data(), layout.logs):
+    for path in (layout.kafka_dir / "data", layout.pg_data(), layout.logs, layout.prometheus_dir):
         if path.exists():
             shutil.rmtree(path)
 
@@ -545,7 +622,7 @@ def _wipe(layout: Layout) -> None:
 
 @app.command()
 def install() -> None:
-    """Install what is missing: Java, Maven, PostgreSQL, the Kafka jars."""
+    """Install what is missing: Java, Maven, PostgreSQL, Prometheus, the Kafka jars."""
     layout = Layout.from_env()
     layout.state.mkdir(parents=True, exist_ok=True)
     ensure_kafka_jars(layout)
@@ -555,6 +632,11 @@ def install() -> None:
             _apt_install("chromium", "fonts-dejavu-core")
         else:
             say("chromium not found: the browser tests need it (apt-get install chromium)")
+    if prometheus_bin() is None:
+        if os.geteuid() == 0:
+            _apt_install("prometheus")
+        else:
+            say("prometheus not found: the metrics tests need it (apt-get install prometheus)")
     say("everything installed")
 
 
@@ -624,7 +706,8 @@ def down() -> None:
     """Stop every process the stack started."""
     layout = Layout.from_env()
     if supervisord_running(layout):
-        supervisorctl(layout, "stop", *SERVICES, check=False)
+        extra = ("prometheus",) if prometheus_bin() is not None else ()
+        supervisorctl(layout, "stop", *extra, *SERVICES, check=False)
         supervisorctl(layout, "shutdown", check=False)
         wait_until("supervisord exit", lambda: not supervisord_running(layout), 60)
     pidfile = layout.state / "supervisord.pid"
@@ -633,7 +716,13 @@ def down() -> None:
         deadline = time.monotonic() + 60
         while pid and _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-    ports = [layout.kafka_port, layout.controller_port, layout.pg_port, *layout.ports.values()]
+    ports = [
+        layout.kafka_port,
+        layout.controller_port,
+        layout.pg_port,
+        layout.prometheus_port,
+        *layout.ports.values(),
+    ]
     wait_until("ports to close", lambda: not any(_port_open(p) for p in ports), 30)
     say("stack stopped")
 
@@ -679,6 +768,7 @@ def env() -> None:
         "STRIKEFLOW_EXECUTOR_URL": f"http://127.0.0.1:{layout.ports['executor']}",
         "STRIKEFLOW_LEDGER_URL": f"http://127.0.0.1:{layout.ports['ledger']}",
         "STRIKEFLOW_SUPERVISOR_CONF": str(layout.supervisor_conf),
+        "STRIKEFLOW_PROMETHEUS_URL": layout.prometheus_url,
     }
     for key, value in values.items():
         typer.echo(f"export {key}={value}")

@@ -58,7 +58,7 @@ def consumer_service_app(
     details: Callable[[], dict[str, str]] | None = None,
 ) -> FastAPI:
     """Build a FastAPI app whose lifespan runs the service's consumer loop."""
-    metrics = PipelineMetrics(registry, spec.service)
+    metrics = PipelineMetrics(registry, spec.service, [t.name for t in spec.topics])
     state = {"ready": False}
 
     @asynccontextmanager
@@ -126,8 +126,8 @@ def consumer_service_app(
 
 
 def _lag(res: Resources, metrics: PipelineMetrics) -> int:
+    """Called once per heartbeat: refresh the lag gauges and the heartbeat time."""
     total = res.lag.total
-    metrics.consumer_lag.set(total)
-    if res.lag.last_commit_at:
-        metrics.last_commit.set(res.lag.last_commit_at)
+    metrics.observe_lag(total, res.lag.last_commit_at)
+    metrics.beat()
     return total

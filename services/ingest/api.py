@@ -14,36 +14,17 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from libs.common.clock import Clock
 from libs.common.kafka import publish
 from libs.common.logging import get_logger
-from libs.common.metrics import NAMESPACE
 from libs.common.topics import SIGNALS
+from services.ingest.metrics import IngestMetrics
 from services.ingest.settings import IngestSettings
 from services.ingest.webhook import AlertError, parse_payload, to_signal
 
 log = get_logger(__name__)
 router = APIRouter()
-
-
-class IngestMetrics:
-    """Metrics of the webhook edge."""
-
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = Counter(
-            f"{NAMESPACE}_ingest_webhook_requests_total",
-            "Webhook requests by outcome",
-            ["outcome"],
-            registry=registry,
-        )
-        self.latency = Histogram(
-            f"{NAMESPACE}_ingest_webhook_latency_seconds",
-            "Time from request to answer",
-            buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
-            registry=registry,
-        )
 
 
 @dataclass
@@ -143,41 +124,41 @@ async def tradingview_webhook(request: Request) -> JSONResponse:
 async def _handle(request: Request, ctx: IngestContext) -> JSONResponse:
     ip = client_ip(request, ctx.settings.trust_forwarded_for)
     if ctx.allowlist and ip not in ctx.allowlist:
-        ctx.metrics.requests.labels("forbidden_ip").inc()
+        ctx.metrics.webhook("forbidden_ip")
         log.warning("webhook_source_not_allowed", source_ip=ip)
         return _error(403, f"source address {ip} is not allowed")
     raw = await read_limited(request, ctx.settings.max_body_bytes)
     if raw is None:
-        ctx.metrics.requests.labels("too_large").inc()
+        ctx.metrics.webhook("too_large")
         return _error(413, f"body is larger than {ctx.settings.max_body_bytes} bytes")
     try:
         body: Any = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        ctx.metrics.requests.labels("bad_json").inc()
+        ctx.metrics.webhook("bad_json")
         return _error(400, f"body is not valid JSON: {exc}")
     if not isinstance(body, dict):
-        ctx.metrics.requests.labels("bad_json").inc()
+        ctx.metrics.webhook("bad_json")
         return _error(400, "body must be a JSON object")
     given = body.get("secret", request.query_params.get("secret"))
     if given is None or given == "":
-        ctx.metrics.requests.labels("unauthenticated").inc()
+        ctx.metrics.webhook("unauthenticated")
         return _error(401, "secret is missing: put the webhook secret in the alert's JSON")
     if not isinstance(given, str) or not secret_matches(
         given, ctx.settings.webhook_secret.get_secret_value()
     ):
-        ctx.metrics.requests.labels("forbidden").inc()
+        ctx.metrics.webhook("forbidden")
         log.warning("webhook_secret_wrong", source_ip=ip)
         return _error(403, "secret is wrong")
     try:
         payload = parse_payload(body)
         message = to_signal(payload, ctx.clock.now(), ip)
     except AlertError as exc:
-        ctx.metrics.requests.labels("invalid").inc()
+        ctx.metrics.webhook("invalid")
         log.info("webhook_rejected", reason=str(exc), source_ip=ip)
         return _error(exc.status, str(exc))
     signal_id = str(message.signal_id)
     if ctx.recent.get(message.dedup_key) == signal_id:
-        ctx.metrics.requests.labels("duplicate").inc()
+        ctx.metrics.webhook("duplicate")
         return JSONResponse(
             status_code=202,
             content={"status": "accepted", "signal_id": signal_id, "duplicate": True},
@@ -188,11 +169,11 @@ async def _handle(request: Request, ctx: IngestContext) -> JSONResponse:
             timeout=ctx.settings.publish_timeout_s,
         )
     except (TimeoutError, KafkaError) as exc:
-        ctx.metrics.requests.labels("unavailable").inc()
+        ctx.metrics.webhook("unavailable")
         log.error("webhook_publish_failed", error=repr(exc), signal_id=signal_id)
         return _error(503, "the alert could not be stored; it was not accepted")
     ctx.recent.add(message.dedup_key, signal_id)
-    ctx.metrics.requests.labels("accepted").inc()
+    ctx.metrics.webhook("accepted")
     log.info(
         "signal_accepted",
         signal_id=signal_id,

@@ -63,9 +63,11 @@ async def operator(
     """Authenticate the bearer token; return the operator's name for the audit trail."""
     ctx: IngestContext = request.app.state.ctx
     if not authorization or not authorization.lower().startswith("bearer "):
+        ctx.metrics.operator_auth_failures.labels("token_missing").inc()
         raise OperatorError(401, "operator token missing: send 'Authorization: Bearer <token>'")
     token = authorization[7:].strip()
     if not _token_matches(token, ctx.settings.operator_token.get_secret_value()):
+        ctx.metrics.operator_auth_failures.labels("token_wrong").inc()
         log.warning("operator_token_wrong", path=request.url.path)
         raise OperatorError(403, "operator token is wrong")
     return (x_operator or "operator").strip() or "operator"
@@ -141,7 +143,9 @@ async def _send(ctx: IngestContext, topic: Topic, message: Message, key: str) ->
             publish(ctx.producer, topic, message, key=key), ctx.settings.publish_timeout_s
         )
     except (TimeoutError, KafkaError) as exc:
+        ctx.metrics.operator_commands.labels(type(message).__name__, "unavailable").inc()
         raise OperatorError(503, "the command could not be stored in Kafka; not applied") from exc
+    ctx.metrics.operator_commands.labels(type(message).__name__, "stored").inc()
 
 
 async def _set(

@@ -39,10 +39,12 @@ from services.risk.api import router as risk_router
 from services.risk.breaker import BreakerConfig
 from services.risk.circuit import CircuitKeeper
 from services.risk.loss import LossGuard, LossLimits
+from services.risk.metrics import RiskMetrics, exposure_loop
 from services.risk.service import ControlHolder, RiskService
 from services.risk.settings import RiskSettings
 
 SERVICE = "risk"
+EXPOSURE_REFRESH_S = 5.0
 log = get_logger(__name__)
 
 
@@ -72,6 +74,14 @@ def create_app(settings: RiskSettings, clock: Clock | None = None) -> FastAPI:
             cooldown=timedelta(seconds=settings.breaker_cooldown_s),
         ),
         clock,
+    )
+    registry = new_registry()
+    metrics = RiskMetrics(
+        registry,
+        lambda: control.facts,
+        lambda: circuit.breaker.state,
+        settings,
+        today=lambda: clock.now().astimezone(IST).date(),
     )
 
     async def on_control(message: AnyMessage) -> None:
@@ -131,18 +141,23 @@ def create_app(settings: RiskSettings, clock: Clock | None = None) -> FastAPI:
             if isinstance(message, TradeClosed):
                 await circuit.on_trade_closed(message, live=loaded.is_set())
                 return
-            if not isinstance(message, PnlSnapshot) or not loaded.is_set():
+            if not isinstance(message, PnlSnapshot):
                 return
             if message.trading_day != clock.now().astimezone(IST).date():
                 return
-            await guard.on_snapshot(message)
+            metrics.observe_pnl(message)
+            if loaded.is_set():
+                await guard.on_snapshot(message)
 
         res.tasks.spawn(
             watch_compacted(settings.kafka_bootstrap_servers, PNL, "risk-pnl", on_pnl, loaded),
             "watch-pnl",
         )
         await asyncio.wait_for(loaded.wait(), timeout=30)
-        service = RiskService(res.pool, outbox, clock, control, settings, circuit)
+        service = RiskService(
+            res.pool, outbox, clock, control, settings, circuit, on_decision=metrics.decision
+        )
+        res.tasks.spawn(exposure_loop(res.pool, metrics, EXPOSURE_REFRESH_S), "exposure-metrics")
         res.tasks.spawn(service.run_square_off(settings.square_off_check_s), "square-off")
         holder["app"].state.service = service
         return service.handle
@@ -159,7 +174,7 @@ def create_app(settings: RiskSettings, clock: Clock | None = None) -> FastAPI:
         settings,
         spec,
         clock,
-        new_registry(),
+        registry,
         build,
         "strikeflow risk",
         details=lambda: {

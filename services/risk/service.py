@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from decimal import Decimal
@@ -54,6 +55,7 @@ from services.risk.settings import RiskSettings
 from services.risk.squareoff import square_off_due
 
 log = get_logger(__name__)
+DecisionObserver = Callable[[DecisionOutcome, Sequence[str]], None]
 
 # Serialises decisions so that limits count every trade already committed to.
 _DECISION_LOCK = 7_319_001
@@ -120,8 +122,10 @@ class RiskService:
         control: ControlHolder,
         settings: RiskSettings,
         circuit: CircuitKeeper | None = None,
+        on_decision: DecisionObserver | None = None,
     ) -> None:
         self._circuit = circuit
+        self._on_decision = on_decision
         self.pool = pool
         self.outbox = outbox
         self.clock = clock
@@ -243,6 +247,8 @@ class RiskService:
             await self.outbox.add(conn, RISK_DECISIONS, str(command.command_id), event)
             for order in decision.commands:
                 await self.outbox.add(conn, ORDER_COMMANDS, str(order.trade_id), order)
+        if self._on_decision is not None:
+            self._on_decision(decision.outcome, decision.reasons)
         log.warning(
             "manual_order_decided",
             command_id=str(command.command_id),
@@ -307,6 +313,8 @@ class RiskService:
             await self.outbox.add(conn, ORDER_COMMANDS, str(command.trade_id), command)
 
     def _log(self, signal: SignalReceived, decision: Decision) -> None:
+        if self._on_decision is not None:
+            self._on_decision(decision.outcome, decision.reasons)
         log.info(
             "signal_decided",
             signal_id=str(signal.signal_id),
