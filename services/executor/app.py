@@ -28,6 +28,7 @@ from services.executor.api import ExecutorContext
 from services.executor.api import router as executor_router
 from services.executor.broker import Broker, BrokerUnavailableError
 from services.executor.live_session import LiveSession
+from services.executor.metrics import ExecutorMetrics
 from services.executor.service import ExecutorService, HaltFlag
 from services.executor.session import SessionStore
 from services.executor.settings import ExecutorSettings
@@ -77,10 +78,22 @@ def breeze_broker(settings: ExecutorSettings, clock: Clock) -> BreezeBroker:
 
 
 async def supervise_session(
-    service: ExecutorService, session: LiveSession, interval_s: float
+    service: ExecutorService,
+    session: LiveSession,
+    interval_s: float,
+    metrics: ExecutorMetrics,
+    settings: ExecutorSettings,
 ) -> None:
     """Watch the live session for ever: expiry, probe, reconciliation, open orders."""
+    broker = service.broker
     while True:
+        if isinstance(broker, BreezeBroker):
+            minute, day = broker.guard.used()
+            metrics.api_budget("minute", minute, settings.api_calls_per_minute)
+            metrics.api_budget("day", day, settings.api_calls_per_day)
+        if (expiry := session.expires_at()) is not None:
+            seconds = (expiry - datetime.now(UTC)).total_seconds()
+            metrics.session(settings.mode, broker.session_problem is None, seconds)
         if session.check_expiry() == "warn" and (expires := session.expires_at()) is not None:
             await service.raise_alert(
                 AlertKind.SESSION_EXPIRING,
@@ -103,6 +116,8 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
     halt = HaltFlag()
     broker = build_broker(settings, clock)
     outbox = Outbox("executor")
+    registry = new_registry()
+    metrics = ExecutorMetrics(registry)
     ctx = ExecutorContext(operator_token=settings.operator_token, clock=clock)
 
     async def on_control(message: AnyMessage) -> None:
@@ -117,7 +132,7 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
 
     async def build(res: Resources) -> Handler:
         started = datetime.now(UTC)
-        service = ExecutorService(res.pool, outbox, broker, clock, halt)
+        service = ExecutorService(res.pool, outbox, broker, clock, halt, metrics)
         service.mode = settings.mode
         service.order_timeout_s = settings.order_timeout_s
         ctx.service = service
@@ -169,7 +184,9 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
             await service.publish_broker_status(force=True)
         if ctx.session is not None:
             res.tasks.spawn(
-                supervise_session(service, ctx.session, settings.session_probe_interval_s),
+                supervise_session(
+                    service, ctx.session, settings.session_probe_interval_s, metrics, settings
+                ),
                 "broker-session",
             )
         return service.handle
@@ -186,7 +203,7 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
         settings,
         spec,
         clock,
-        new_registry(),
+        registry,
         build,
         "strikeflow executor",
         details=lambda: {"trading_state": effective_state(halt.facts).value},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from decimal import Decimal
 from typing import Literal
 
 import asyncpg
+from prometheus_client import CollectorRegistry
 
 from libs.common.clock import Clock
 from libs.common.control import ControlFacts, effective_state
@@ -46,6 +48,7 @@ from services.executor.broker import (
     OrderStatus,
     check_transition,
 )
+from services.executor.metrics import ExecutorMetrics
 
 log = get_logger(__name__)
 RECONCILIATION_ACTOR = "executor:reconciliation"
@@ -66,6 +69,18 @@ class Reconciliation:
     def clean(self) -> bool:
         """Every order is settled and the positions agree."""
         return self.unsettled == 0 and not self.mismatches
+
+
+def _rejection_kind(reason: str) -> str:
+    """The metrics kind of a broker refusal (a call the guard kept back was never sent)."""
+    lowered = reason.lower()
+    if "call budget" in lowered and "today" in lowered:
+        return "quota_exhausted"
+    if "call budget" in lowered or "limit exceed" in lowered:
+        return "rate_limited"
+    if "breaker" in lowered:
+        return "unavailable"
+    return "rejected"
 
 
 class HaltFlag:
@@ -90,7 +105,9 @@ class ExecutorService:
         broker: Broker,
         clock: Clock,
         halt: HaltFlag,
+        metrics: ExecutorMetrics | None = None,
     ) -> None:
+        self._metrics = metrics or ExecutorMetrics(CollectorRegistry())
         self._pool = pool
         self._broker = broker
         self._clock = clock
@@ -175,7 +192,14 @@ class ExecutorService:
         if refusal is not None:
             result = BrokerResult(OrderStatus.REJECTED, None, reason=refusal)
         else:
+            started = time.perf_counter()
             result = await self._broker.submit(order)
+            self._metrics.broker_latency.labels("submit").observe(time.perf_counter() - started)
+            if result.status is OrderStatus.UNKNOWN:
+                kind = "session" if self._broker.session_problem else "timeout"
+                self._metrics.broker_error(kind)
+            elif result.status is OrderStatus.REJECTED:
+                self._metrics.broker_error(_rejection_kind(result.reason or ""))
         await self.record(order, result)
         if result.status is OrderStatus.UNKNOWN:
             result = await self.settle_unknown(order)
@@ -380,6 +404,12 @@ class ExecutorService:
             detail = problem
         else:
             detail = "reconciling with the broker"
+        expires = self.expires_at()
+        self._metrics.session(
+            self.mode,
+            problem is None,
+            (expires - self._clock.now()).total_seconds() if expires else None,
+        )
         if not force and self._published is not None and self._published[0] == valid:
             return
         self._published = (valid, detail)
@@ -583,6 +613,9 @@ class ExecutorService:
                 average,
             )
             await self._stage_events(conn, order, result, filled, average)
+        self._metrics.order_recorded(result.status, order.purpose)
+        for execution in result.executions:
+            self._metrics.fill(order.purpose, order.leg, execution.quantity)
         log.info(
             "order_recorded",
             client_order_id=order.client_order_id,
