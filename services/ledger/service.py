@@ -22,6 +22,7 @@ from libs.common.messages import (
     OrderFilled,
     OrderRejected,
     PnlSnapshot,
+    PositionSnapshot,
     RiskDecisionMade,
     Side,
     SignalReceived,
@@ -29,8 +30,10 @@ from libs.common.messages import (
     TradeClosed,
     TradingStateChanged,
 )
-from libs.common.topics import PNL
+from libs.common.topics import PNL, POSITIONS
+from services.ledger import audit_store
 from services.ledger.positions import Position, apply_fill
+from services.ledger.trade_books import book_trade_fill
 
 log = get_logger(__name__)
 CONSUMER = "ledger"
@@ -42,6 +45,20 @@ _EVENT_STATUS = {
     "OrderAccepted": "ACCEPTED",
     "OrderRejected": "REJECTED",
     "OrderFilled": "FILLED",
+}
+
+# The audit log's kind for each booked message type.
+_AUDIT_KIND = {
+    "SignalReceived": "signal",
+    "RiskDecisionMade": "decision",
+    "SubmitOrder": "order_command",
+    "OrderAccepted": "order_event",
+    "OrderRejected": "order_event",
+    "OrderFilled": "order_event",
+    "FillReported": "fill",
+    "TradingStateChanged": "control",
+    "ControlSet": "control",
+    "MarkUpdated": "mark",
 }
 
 
@@ -60,7 +77,8 @@ class LedgerService:
         self._closed: list[TradeClosed] = []
 
     async def handle(self, message: AnyMessage, _record: object = None) -> None:
-        """Book one message unless it was booked before."""
+        """Book one message unless it was booked before; audit it in the same transaction."""
+        snapshot: PositionSnapshot | None = None
         async with self._pool.acquire() as conn, conn.transaction():
             first = await conn.fetchval(
                 "INSERT INTO ledger.processed_messages (consumer, message_id) VALUES ($1, $2) "
@@ -70,12 +88,25 @@ class LedgerService:
             )
             if first is None:
                 return
-            await self._book(conn, message)
+            booked = await self._book(conn, message)
+            kind = _AUDIT_KIND.get(message.type)
+            if booked and kind is not None:
+                await audit_store.append(
+                    conn, kind, str(message.message_id), message.model_dump(mode="json")
+                )
+                for closed in self._closed:
+                    await audit_store.append(
+                        conn, "trade_closed", str(closed.trade_id), closed.model_dump(mode="json")
+                    )
+            if booked and isinstance(message, FillReported | MarkUpdated):
+                snapshot = await _position_snapshot(conn, message)
         while self._closed:
             closed = self._closed.pop(0)
             log.info("trade_closed", trade_id=str(closed.trade_id), net_pnl=str(closed.net_pnl))
             if self._producer is not None:
                 await publish(self._producer, PNL, closed, key=str(closed.trade_id))
+        if snapshot is not None and self._producer is not None:
+            await publish(self._producer, POSITIONS, snapshot, key=snapshot.instrument.key)
         if isinstance(message, FillReported | MarkUpdated):
             await self.publish_pnl()
 
@@ -128,7 +159,9 @@ class LedgerService:
             await publish(self._producer, PNL, snapshot, key="account")
         return snapshot
 
-    async def _book(self, conn: Connection, message: AnyMessage) -> None:
+    async def _book(self, conn: Connection, message: AnyMessage) -> bool:
+        """Write the message's rows; False when it changed nothing (a fill booked before)."""
+        self._closed.clear()
         if isinstance(message, SignalReceived):
             await _signal(conn, message)
         elif isinstance(message, RiskDecisionMade):
@@ -138,15 +171,19 @@ class LedgerService:
         elif isinstance(message, OrderAccepted | OrderRejected | OrderFilled):
             await _order_event(conn, message)
         elif isinstance(message, FillReported):
-            closed = await _fill(conn, message)
+            booked, closed = await _fill(conn, message)
             if closed is not None:
                 self._closed.append(closed)
+            return booked
         elif isinstance(message, TradingStateChanged):
             await _control(conn, message)
         elif isinstance(message, ControlSet):
             await _control_fact(conn, message)
         elif isinstance(message, MarkUpdated):
-            await _mark(conn, message)
+            return await _mark(conn, message)
+        else:
+            return False
+        return True
 
 
 async def _signal(conn: Connection, m: SignalReceived) -> None:
@@ -245,7 +282,7 @@ async def _order_event(conn: Connection, m: OrderEvent) -> None:
     )
 
 
-async def _fill(conn: Connection, m: FillReported) -> TradeClosed | None:
+async def _fill(conn: Connection, m: FillReported) -> tuple[bool, TradeClosed | None]:
     inserted = await conn.fetchval(
         "INSERT INTO ledger.fills (fill_id, message_id, client_order_id, trade_id, signal, "
         "purpose, leg, instrument_key, side, quantity, price, charges, price_source, filled_at) "
@@ -267,7 +304,7 @@ async def _fill(conn: Connection, m: FillReported) -> TradeClosed | None:
         m.ts_event,
     )
     if inserted is None:
-        return None
+        return False, None
     row = await conn.fetchrow(
         "SELECT net_quantity, average_price, realized_pnl FROM ledger.positions "
         "WHERE instrument_key = $1 FOR UPDATE",
@@ -309,31 +346,35 @@ async def _fill(conn: Connection, m: FillReported) -> TradeClosed | None:
         net_quantity=after.net_quantity,
         trade_id=str(m.trade_id),
     )
-    return await _trade_result(conn, m)
-
-
-async def _trade_result(conn: Connection, m: FillReported) -> TradeClosed | None:
-    """The trade's result if this fill left every one of its legs flat."""
-    if m.purpose.value != "exit":
-        return None
-    row = await conn.fetchrow(
-        "SELECT bool_and(net = 0) AS flat, sum(cash) AS cash, sum(charges) AS charges FROM ("
-        " SELECT instrument_key,"
-        "  sum(CASE side WHEN 'BUY' THEN quantity ELSE -quantity END) AS net,"
-        "  sum(CASE side WHEN 'SELL' THEN price * quantity ELSE -price * quantity END) AS cash,"
-        "  sum(charges) AS charges"
-        " FROM ledger.fills WHERE trade_id = $1 GROUP BY instrument_key) legs",
-        m.trade_id,
-    )
-    if row is None or not row["flat"]:
-        return None
-    charges = Decimal(row["charges"])
-    return TradeClosed(
+    signal = m.signal.value if m.signal else MANUAL
+    change = await book_trade_fill(conn, m, signal)
+    if not change.just_closed:
+        return True, None
+    return True, TradeClosed(
         ts_event=m.ts_event,
         trade_id=m.trade_id,
         signal=m.signal,
-        net_pnl=Decimal(row["cash"]) - charges,
-        charges=charges,
+        net_pnl=change.result.net_pnl,
+        charges=change.result.charges,
+    )
+
+
+async def _position_snapshot(conn: Connection, m: FillReported | MarkUpdated) -> PositionSnapshot:
+    row = await conn.fetchrow(
+        "SELECT net_quantity, average_price, realized_pnl, charges, mark_price "
+        "FROM ledger.positions WHERE instrument_key = $1",
+        m.instrument.key,
+    )
+    if row is None:
+        raise RuntimeError(f"no position row for {m.instrument.key} after booking it")
+    return PositionSnapshot(
+        ts_event=m.ts_event,
+        instrument=m.instrument,
+        net_quantity=row["net_quantity"],
+        average_price=Decimal(row["average_price"]),
+        realized_pnl=Decimal(row["realized_pnl"]),
+        charges=Decimal(row["charges"]),
+        mark_price=row["mark_price"],
     )
 
 
@@ -365,8 +406,8 @@ async def _control_fact(conn: Connection, m: ControlSet) -> None:
     )
 
 
-async def _mark(conn: Connection, m: MarkUpdated) -> None:
-    await conn.execute(
+async def _mark(conn: Connection, m: MarkUpdated) -> bool:
+    status = await conn.execute(
         "UPDATE ledger.positions SET mark_price = $2, mark_source = $3, marked_at = $4 "
         "WHERE instrument_key = $1 AND (marked_at IS NULL OR marked_at <= $4)",
         m.instrument.key,
@@ -374,3 +415,4 @@ async def _mark(conn: Connection, m: MarkUpdated) -> None:
         m.price_source,
         m.ts_event,
     )
+    return str(status) != "UPDATE 0"
