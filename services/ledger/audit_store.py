@@ -6,8 +6,6 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-import asyncpg
-
 from libs.common.db import Connection
 from services.ledger.audit_chain import GENESIS, AuditEntry, ChainVerifier, next_entry
 
@@ -46,7 +44,7 @@ async def append(conn: Connection, kind: str, ref: str, payload: Mapping[str, An
     return entry
 
 
-async def read_chain(conn: asyncpg.Connection, batch: int = 2000) -> AsyncIterator[AuditEntry]:
+async def read_chain(conn: Connection, batch: int = 2000) -> AsyncIterator[AuditEntry]:
     """Every entry in seq order, fetched in batches (keyset paging)."""
     after = 0
     while True:
@@ -70,7 +68,7 @@ async def read_chain(conn: asyncpg.Connection, batch: int = 2000) -> AsyncIterat
         after = int(rows[-1]["seq"])
 
 
-async def verify(conn: asyncpg.Connection) -> ChainVerifier:
+async def verify(conn: Connection) -> ChainVerifier:
     """Check the whole chain; the verifier says how many entries it checked and any break."""
     verifier = ChainVerifier()
     async for entry in read_chain(conn):
