@@ -13,8 +13,8 @@ from libs.common.settings import ServiceSettings
 from services.ledger.audit_chain import ChainVerifier
 from services.ledger.audit_store import verify as verify_chain
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DatabaseUrlOpt = Annotated[
     str | None,
