@@ -30,7 +30,9 @@ def create_app(settings: LedgerSettings, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
 
     async def build(res: Resources) -> Handler:
-        return LedgerService(res.pool, res.producer, clock).handle
+        ledger = LedgerService(res.pool, res.producer, clock)
+        await ledger.publish_positions()
+        return ledger.handle
 
     spec = ConsumerSpec(
         service=SERVICE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from decimal import Decimal
 
 import asyncpg
@@ -16,7 +17,9 @@ from libs.common.messages import (
     AnyMessage,
     ControlSet,
     FillReported,
+    Instrument,
     MarkUpdated,
+    OptionRight,
     OrderAccepted,
     OrderEvent,
     OrderFilled,
@@ -109,6 +112,18 @@ class LedgerService:
             await publish(self._producer, POSITIONS, snapshot, key=snapshot.instrument.key)
         if isinstance(message, FillReported | MarkUpdated):
             await self.publish_pnl()
+
+    async def publish_positions(self) -> int:
+        """Publish every instrument's position (on start, in case a crash lost the last ones)."""
+        if self._producer is None:
+            return 0
+        now = self._clock.now()
+        rows = await self._pool.fetch("SELECT * FROM ledger.positions ORDER BY instrument_key")
+        for row in rows:
+            snapshot = _snapshot(row, now)
+            await publish(self._producer, POSITIONS, snapshot, key=snapshot.instrument.key)
+        log.info("positions_published", count=len(rows))
+        return len(rows)
 
     async def pnl_snapshot(self) -> PnlSnapshot:
         """Today's (IST) P&L: realised today, open positions at their marks, today's charges."""
@@ -361,15 +376,22 @@ async def _fill(conn: Connection, m: FillReported) -> tuple[bool, TradeClosed | 
 
 async def _position_snapshot(conn: Connection, m: FillReported | MarkUpdated) -> PositionSnapshot:
     row = await conn.fetchrow(
-        "SELECT net_quantity, average_price, realized_pnl, charges, mark_price "
-        "FROM ledger.positions WHERE instrument_key = $1",
-        m.instrument.key,
+        "SELECT * FROM ledger.positions WHERE instrument_key = $1", m.instrument.key
     )
     if row is None:
         raise RuntimeError(f"no position row for {m.instrument.key} after booking it")
+    return _snapshot(row, m.ts_event)
+
+
+def _snapshot(row: asyncpg.Record, at: datetime) -> PositionSnapshot:
     return PositionSnapshot(
-        ts_event=m.ts_event,
-        instrument=m.instrument,
+        ts_event=at,
+        instrument=Instrument(
+            symbol=row["symbol"],
+            expiry=row["expiry"],
+            strike=row["strike"],
+            right=OptionRight(row["option_right"]),
+        ),
         net_quantity=row["net_quantity"],
         average_price=Decimal(row["average_price"]),
         realized_pnl=Decimal(row["realized_pnl"]),

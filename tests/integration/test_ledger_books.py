@@ -591,3 +591,26 @@ async def _insert_fill_as_before(conn: asyncpg.Connection, m: FillReported) -> N
         m.price_source,
         m.ts_event,
     )
+
+
+async def test_publish_positions_republishes_every_instrument_with_its_booked_figures(
+    pool: asyncpg.Pool, producer: AIOKafkaProducer[bytes, bytes], kafka_bootstrap: str
+) -> None:
+    script = scripted_trade()
+    await book(LedgerService(pool), [*script.entry, *script.exit[:5]])  # main closed, hedge open
+    start = await end_offsets(kafka_bootstrap, POSITIONS.name, POSITIONS.partitions)
+    total = await pool.fetchval("SELECT count(*) FROM ledger.positions")
+
+    sent = await LedgerService(pool, producer).publish_positions()
+
+    assert sent == total
+    mine = {
+        m.instrument.key: m
+        for m in await read_from(kafka_bootstrap, POSITIONS.name, start, count=sent)
+        if isinstance(m, PositionSnapshot)
+    }
+    assert mine[script.main.key].net_quantity == 0
+    assert mine[script.main.key].realized_pnl == Decimal("737.75")
+    assert mine[script.hedge.key].net_quantity == QTY
+    assert mine[script.hedge.key].average_price == HEDGE_ENTRY
+    assert mine[script.hedge.key].instrument == script.hedge
