@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -77,7 +78,6 @@ class LedgerService:
         self._pool = pool
         self._producer = producer
         self._clock = clock or SystemClock()
-        self._closed: list[TradeClosed] = []
 
     async def handle(self, message: AnyMessage, _record: object = None) -> None:
         """Book one message unless it was booked before; audit it in the same transaction."""
@@ -91,20 +91,20 @@ class LedgerService:
             )
             if first is None:
                 return
-            booked = await self._book(conn, message)
+            booking = await _book(conn, message)
             kind = _AUDIT_KIND.get(message.type)
-            if booked and kind is not None:
+            if booking.booked and kind is not None:
                 await audit_store.append(
                     conn, kind, str(message.message_id), message.model_dump(mode="json")
                 )
-                for closed in self._closed:
-                    await audit_store.append(
-                        conn, "trade_closed", str(closed.trade_id), closed.model_dump(mode="json")
-                    )
-            if booked and isinstance(message, FillReported | MarkUpdated):
+            closed = booking.closed
+            if closed is not None:
+                await audit_store.append(
+                    conn, "trade_closed", str(closed.trade_id), closed.model_dump(mode="json")
+                )
+            if booking.booked and isinstance(message, FillReported | MarkUpdated):
                 snapshot = await _position_snapshot(conn, message)
-        while self._closed:
-            closed = self._closed.pop(0)
+        if closed is not None:
             log.info("trade_closed", trade_id=str(closed.trade_id), net_pnl=str(closed.net_pnl))
             if self._producer is not None:
                 await publish(self._producer, PNL, closed, key=str(closed.trade_id))
@@ -174,31 +174,36 @@ class LedgerService:
             await publish(self._producer, PNL, snapshot, key="account")
         return snapshot
 
-    async def _book(self, conn: Connection, message: AnyMessage) -> bool:
-        """Write the message's rows; False when it changed nothing (a fill booked before)."""
-        self._closed.clear()
-        if isinstance(message, SignalReceived):
-            await _signal(conn, message)
-        elif isinstance(message, RiskDecisionMade):
-            await _decision(conn, message)
-        elif isinstance(message, SubmitOrder):
-            await _order(conn, message)
-        elif isinstance(message, OrderAccepted | OrderRejected | OrderFilled):
-            await _order_event(conn, message)
-        elif isinstance(message, FillReported):
-            booked, closed = await _fill(conn, message)
-            if closed is not None:
-                self._closed.append(closed)
-            return booked
-        elif isinstance(message, TradingStateChanged):
-            await _control(conn, message)
-        elif isinstance(message, ControlSet):
-            await _control_fact(conn, message)
-        elif isinstance(message, MarkUpdated):
-            return await _mark(conn, message)
-        else:
-            return False
-        return True
+
+@dataclass(frozen=True)
+class Booking:
+    """What booking one message did: whether it wrote anything, and a trade it closed."""
+
+    booked: bool
+    closed: TradeClosed | None = None
+
+
+async def _book(conn: Connection, message: AnyMessage) -> Booking:
+    """Write the message's rows; not booked when it changed nothing (a fill booked before)."""
+    if isinstance(message, SignalReceived):
+        await _signal(conn, message)
+    elif isinstance(message, RiskDecisionMade):
+        await _decision(conn, message)
+    elif isinstance(message, SubmitOrder):
+        await _order(conn, message)
+    elif isinstance(message, OrderAccepted | OrderRejected | OrderFilled):
+        await _order_event(conn, message)
+    elif isinstance(message, FillReported):
+        return await _fill(conn, message)
+    elif isinstance(message, TradingStateChanged):
+        await _control(conn, message)
+    elif isinstance(message, ControlSet):
+        await _control_fact(conn, message)
+    elif isinstance(message, MarkUpdated):
+        return Booking(await _mark(conn, message))
+    else:
+        return Booking(booked=False)
+    return Booking(booked=True)
 
 
 async def _signal(conn: Connection, m: SignalReceived) -> None:
@@ -297,7 +302,7 @@ async def _order_event(conn: Connection, m: OrderEvent) -> None:
     )
 
 
-async def _fill(conn: Connection, m: FillReported) -> tuple[bool, TradeClosed | None]:
+async def _fill(conn: Connection, m: FillReported) -> Booking:
     inserted = await conn.fetchval(
         "INSERT INTO ledger.fills (fill_id, message_id, client_order_id, trade_id, signal, "
         "purpose, leg, instrument_key, side, quantity, price, charges, price_source, filled_at) "
@@ -319,7 +324,7 @@ async def _fill(conn: Connection, m: FillReported) -> tuple[bool, TradeClosed | 
         m.ts_event,
     )
     if inserted is None:
-        return False, None
+        return Booking(booked=False)
     row = await conn.fetchrow(
         "SELECT net_quantity, average_price, realized_pnl FROM ledger.positions "
         "WHERE instrument_key = $1 FOR UPDATE",
@@ -364,14 +369,15 @@ async def _fill(conn: Connection, m: FillReported) -> tuple[bool, TradeClosed | 
     signal = m.signal.value if m.signal else MANUAL
     change = await book_trade_fill(conn, m, signal)
     if not change.just_closed:
-        return True, None
-    return True, TradeClosed(
+        return Booking(booked=True)
+    closed = TradeClosed(
         ts_event=m.ts_event,
         trade_id=m.trade_id,
         signal=m.signal,
         net_pnl=change.result.net_pnl,
         charges=change.result.charges,
     )
+    return Booking(booked=True, closed=closed)
 
 
 async def _position_snapshot(conn: Connection, m: FillReported | MarkUpdated) -> PositionSnapshot:

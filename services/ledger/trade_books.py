@@ -35,14 +35,8 @@ async def book_trade_fill(conn: Connection, m: FillReported, signal: str) -> Tra
     )
     if before is None:
         await _open_trade(conn, m, signal)
-    elif m.leg.value == "main" and m.purpose.value == "entry":
-        right = m.instrument.right.value
-        await conn.execute(
-            "UPDATE ledger.trades SET option_type = $2, direction = $3 WHERE trade_id = $1",
-            m.trade_id,
-            right,
-            direction(right, m.side.value),
-        )
+    elif m.purpose.value == "entry":
+        await _name_trade(conn, m)
     await _upsert_leg(conn, m, leg, book, fills[0]["side"])
     legs = await conn.fetch(
         "SELECT net_quantity, quantity, average_entry_price, exit_quantity, average_exit_price, "
@@ -103,6 +97,24 @@ async def _open_trade(conn: Connection, m: FillReported, signal: str) -> None:
         direction(right, side),
         m.instrument.expiry,
         m.ts_event,
+    )
+
+
+async def _name_trade(conn: Connection, m: FillReported) -> None:
+    """An entry fill names the trade's signal; the main leg's entry its right and direction."""
+    if m.leg.value != "main":
+        await conn.execute(
+            "UPDATE ledger.trades SET signal_id = $2 WHERE trade_id = $1", m.trade_id, m.signal_id
+        )
+        return
+    right = m.instrument.right.value
+    await conn.execute(
+        "UPDATE ledger.trades SET signal_id = $2, option_type = $3, direction = $4 "
+        "WHERE trade_id = $1",
+        m.trade_id,
+        m.signal_id,
+        right,
+        direction(right, m.side.value),
     )
 
 

@@ -222,6 +222,23 @@ async def test_trade_when_every_leg_closed_has_realised_charges_and_net(
     assert Decimal(json.loads(closed[0]["payload"])["net_pnl"]) == REALISED - script.charges
 
 
+@pytest.mark.parametrize("right", [OptionRight.PE, OptionRight.CE])
+async def test_trade_when_only_the_hedge_fill_is_known_takes_direction_from_it(
+    pool: asyncpg.Pool, right: OptionRight
+) -> None:
+    script = scripted_trade()
+    hedge_fill = next(f for f in script.fills if f.leg is Leg.HEDGE)
+    hedge = script.hedge.model_copy(update={"right": right})
+
+    await LedgerService(pool).handle(hedge_fill.model_copy(update={"instrument": hedge}))
+
+    trade = await _trade(pool, script.trade_id)
+    assert trade is not None
+    # a bought put hedges a sold put (bullish); a bought call hedges a sold call (bearish)
+    expected = "bullish" if right is OptionRight.PE else "bearish"
+    assert (trade["option_type"], trade["direction"]) == (right.value, expected)
+
+
 async def _books(pool: asyncpg.Pool, script: ScriptedTrade) -> list[object]:
     keys = [script.main.key, script.hedge.key]
     return [
