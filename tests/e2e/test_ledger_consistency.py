@@ -141,6 +141,16 @@ async def _assert_positions_agree_with_fills(pool: asyncpg.Pool, keys: set[str])
             assert position["realized_pnl"] == sum(
                 (_cash(f["side"], f["quantity"], f["price"]) for f in fills), ZERO
             )
+        # Trades that share the contract (same strike and expiry) split the position between
+        # their legs: the legs' open quantities add up to it, and once every one of them is flat
+        # their realised P&L adds up to the position's.
+        legs = await pool.fetch(
+            "SELECT net_quantity, realized_pnl FROM ledger.trade_legs WHERE instrument_key = $1",
+            key,
+        )
+        assert sum(g["net_quantity"] for g in legs) == position["net_quantity"]
+        if all(g["net_quantity"] == 0 for g in legs):
+            assert sum((g["realized_pnl"] for g in legs), ZERO) == position["realized_pnl"]
 
 
 async def _latest_snapshots(keys: set[str]) -> dict[str, PositionSnapshot]:
