@@ -4,6 +4,8 @@ DROP VIEW ledger."TradingLogs";
 DROP VIEW ledger."Alerts";
 DROP VIEW ledger."LivePositions";
 DROP VIEW ledger.state_changes;
+DROP TABLE ledger.broker_status;
+DROP TABLE ledger.operator_commands;
 DROP TABLE ledger.audit_log;
 DROP FUNCTION ledger.audit_log_refuse_change();
 DROP TABLE ledger.trade_legs;

@@ -164,14 +164,41 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE OR DELETE ON ledger.audit_log
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON ledger.audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION ledger.audit_log_refuse_change();
 
--- Every change of trading state or control fact, old and new form, in time order.
+-- Operator commands received (square off all, manual orders, approvals of pending signals).
+CREATE TABLE ledger.operator_commands (
+    message_id   uuid PRIMARY KEY,
+    command      text NOT NULL,
+    ref          text NOT NULL,
+    requested_by text NOT NULL,
+    reason       text NOT NULL,
+    payload      jsonb NOT NULL,
+    ts_event     timestamptz NOT NULL
+);
+CREATE INDEX operator_commands_time ON ledger.operator_commands (ts_event);
+
+-- The broker session's validity as the executor reported it.
+CREATE TABLE ledger.broker_status (
+    message_id    uuid PRIMARY KEY,
+    mode          text NOT NULL,
+    session_valid boolean NOT NULL,
+    detail        text NOT NULL,
+    ts_event      timestamptz NOT NULL
+);
+
+-- Every change of trading state, control fact or broker session, in time order. ``engaged``
+-- means a restriction is on: a switch engaged, or the broker session invalid.
 CREATE VIEW ledger.state_changes AS
     SELECT ts_event AS changed_at, message_id, 'trading_state' AS key, kill_switch AS engaged,
            state, '{}'::jsonb AS fact_values, changed_by, reason
     FROM ledger.control_events
     UNION ALL
     SELECT ts_event, message_id, key, engaged, state, fact_values, changed_by, reason
-    FROM ledger.control_facts;
+    FROM ledger.control_facts
+    UNION ALL
+    SELECT ts_event, message_id, 'broker_session', NOT session_valid, NULL,
+           jsonb_build_object('mode', mode, 'session_valid', session_valid::text), 'executor',
+           detail
+    FROM ledger.broker_status;
 
 -- The brief's tables, as views over the books.
 

@@ -21,6 +21,8 @@ KINDS = (
     "fill",
     "mark",
     "control",
+    "broker_status",
+    "operator_command",
     "trade_closed",
 )
 

@@ -16,6 +16,7 @@ from libs.common.kafka import publish
 from libs.common.logging import get_logger
 from libs.common.messages import (
     AnyMessage,
+    BrokerStatusChanged,
     ControlSet,
     FillReported,
     Instrument,
@@ -25,11 +26,14 @@ from libs.common.messages import (
     OrderEvent,
     OrderFilled,
     OrderRejected,
+    PlaceManualOrder,
     PnlSnapshot,
     PositionSnapshot,
+    ResolvePending,
     RiskDecisionMade,
     Side,
     SignalReceived,
+    SquareOffAll,
     SubmitOrder,
     TradeClosed,
     TradingStateChanged,
@@ -63,6 +67,10 @@ _AUDIT_KIND = {
     "TradingStateChanged": "control",
     "ControlSet": "control",
     "MarkUpdated": "mark",
+    "BrokerStatusChanged": "broker_status",
+    "SquareOffAll": "operator_command",
+    "PlaceManualOrder": "operator_command",
+    "ResolvePending": "operator_command",
 }
 
 
@@ -201,6 +209,10 @@ async def _book(conn: Connection, message: AnyMessage) -> Booking:
         await _control_fact(conn, message)
     elif isinstance(message, MarkUpdated):
         return Booking(await _mark(conn, message))
+    elif isinstance(message, SquareOffAll | PlaceManualOrder | ResolvePending):
+        await _operator_command(conn, message)
+    elif isinstance(message, BrokerStatusChanged):
+        await _broker_status(conn, message)
     else:
         return Booking(booked=False)
     return Booking(booked=True)
@@ -430,6 +442,35 @@ async def _control_fact(conn: Connection, m: ControlSet) -> None:
         json.dumps(m.values),
         m.changed_by,
         m.reason,
+        m.ts_event,
+    )
+
+
+async def _operator_command(
+    conn: Connection, m: SquareOffAll | PlaceManualOrder | ResolvePending
+) -> None:
+    ref = m.signal_id if isinstance(m, ResolvePending) else m.command_id
+    await conn.execute(
+        "INSERT INTO ledger.operator_commands (message_id, command, ref, requested_by, reason, "
+        "payload, ts_event) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
+        m.message_id,
+        m.type,
+        str(ref),
+        m.requested_by,
+        m.reason,
+        m.model_dump_json(),
+        m.ts_event,
+    )
+
+
+async def _broker_status(conn: Connection, m: BrokerStatusChanged) -> None:
+    await conn.execute(
+        "INSERT INTO ledger.broker_status (message_id, mode, session_valid, detail, ts_event) "
+        "VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING",
+        m.message_id,
+        m.mode,
+        m.session_valid,
+        m.detail,
         m.ts_event,
     )
 

@@ -20,6 +20,8 @@ AuditKind = Literal[
     "fill",
     "mark",
     "control",
+    "broker_status",
+    "operator_command",
     "trade_closed",
 ]
 

@@ -25,6 +25,7 @@ from yoyo import get_backend, read_migrations
 
 from libs.common.clock import FixedClock
 from libs.common.messages import (
+    BrokerStatusChanged,
     ControlKey,
     ControlSet,
     DecisionOutcome,
@@ -35,9 +36,11 @@ from libs.common.messages import (
     OptionRight,
     PositionSnapshot,
     Purpose,
+    ResolvePending,
     Side,
     SignalAction,
     SignalName,
+    SquareOffAll,
     TradingState,
 )
 from libs.common.migrate import MIGRATIONS_DIR, apply_migrations, yoyo_url
@@ -374,6 +377,34 @@ async def test_audit_verify_command_passes_then_names_the_first_tampered_seq(
     assert "broken at seq 5" in output
 
 
+async def test_operator_commands_are_booked_and_audited_once(pool: asyncpg.Pool) -> None:
+    commands: list[Message] = [
+        SquareOffAll(ts_event=T0, command_id=uuid.uuid4(), requested_by="ops", reason="drill"),
+        ResolvePending(
+            ts_event=T0, signal_id=uuid.uuid4(), approve=False, requested_by="ops", reason="no"
+        ),
+    ]
+    ledger = LedgerService(pool)
+
+    await book(ledger, commands)
+    await book(ledger, commands)
+
+    ids = [m.message_id for m in commands]
+    rows = await pool.fetch(
+        "SELECT command, requested_by FROM ledger.operator_commands WHERE message_id = ANY($1) "
+        "ORDER BY command DESC",
+        ids,
+    )
+    audited = await pool.fetch(
+        "SELECT kind FROM ledger.audit_log WHERE ref = ANY($1)", [str(i) for i in ids]
+    )
+    assert [(r["command"], r["requested_by"]) for r in rows] == [
+        ("SquareOffAll", "ops"),
+        ("ResolvePending", "ops"),
+    ]
+    assert [r["kind"] for r in audited] == ["operator_command", "operator_command"]
+
+
 # ---- audit route ----------------------------------------------------------------------------
 
 
@@ -488,9 +519,24 @@ async def _check_views(pool: asyncpg.Pool) -> None:
         changed_by="ops",
         reason="broker outage",
     )
+    broker_down = BrokerStatusChanged(
+        ts_event=T0 + timedelta(minutes=5),
+        mode="live",
+        session_valid=False,
+        detail="session expired",
+    )
     await book(
         ledger,
-        [*closed.entry, *closed.exit, *held.entry, denied_signal, denied, *rejected, halt],
+        [
+            *closed.entry,
+            *closed.exit,
+            *held.entry,
+            denied_signal,
+            denied,
+            *rejected,
+            halt,
+            broker_down,
+        ],
     )
 
     live = await pool.fetch('SELECT * FROM ledger."LivePositions" ORDER BY instrument_key')
@@ -534,8 +580,16 @@ async def _check_views(pool: asyncpg.Pool) -> None:
     assert day["signals_denied"] == 1
     assert day["open_positions"] == 2
 
-    changes = await pool.fetch("SELECT key, state FROM ledger.state_changes")
-    assert [(r["key"], r["state"]) for r in changes] == [("manual_state", "HALTED")]
+    assert by_category["state_broker_session"]["severity"] == "critical"
+    assert "session expired" in by_category["state_broker_session"]["detail"]
+
+    changes = await pool.fetch(
+        "SELECT key, engaged, state FROM ledger.state_changes ORDER BY changed_at"
+    )
+    assert [(r["key"], r["engaged"], r["state"]) for r in changes] == [
+        ("manual_state", False, "HALTED"),
+        ("broker_session", True, None),
+    ]
 
 
 # ---- the migration's backfill ---------------------------------------------------------------

@@ -9,11 +9,17 @@ from typing import get_args
 import pytest
 
 from libs.common.messages import (
+    BrokerStatusChanged,
     ControlKey,
     ControlSet,
     MarkUpdated,
     Message,
+    PlaceManualOrder,
+    Purpose,
+    ResolvePending,
+    Side,
     SignalName,
+    SquareOffAll,
     TradeClosed,
 )
 from services.ledger.audit_chain import canonical_json
@@ -52,6 +58,21 @@ AUDITED: list[Message] = [
     ),
     MarkUpdated(
         ts_event=T0, instrument=make_instrument(), price=Decimal("99.95"), price_source="quote"
+    ),
+    BrokerStatusChanged(ts_event=T0, mode="live", session_valid=False, detail="session expired"),
+    SquareOffAll(ts_event=T0, command_id=TRADE_ID, requested_by="ops", reason="drill"),
+    PlaceManualOrder(
+        ts_event=T0,
+        command_id=TRADE_ID,
+        instrument=make_instrument(),
+        side=Side.BUY,
+        lots=1,
+        purpose=Purpose.EXIT,
+        requested_by="ops",
+        reason="close by hand",
+    ),
+    ResolvePending(
+        ts_event=T0, signal_id=TRADE_ID, approve=True, requested_by="ops", reason="looks right"
     ),
     TradeClosed(
         ts_event=T0 + timedelta(hours=1),
