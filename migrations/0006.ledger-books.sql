@@ -185,19 +185,28 @@ CREATE TABLE ledger.broker_status (
     ts_event      timestamptz NOT NULL
 );
 
--- Every change of trading state, control fact or broker session, in time order. ``engaged``
--- means a restriction is on: a switch engaged, or the broker session invalid.
+-- Every change of trading state, control fact or broker session, in time order. ``engaged`` is
+-- the switch's own value (for the broker session: the session is valid); ``restricts`` says
+-- whether the change puts a restriction on trading (a switch that halts or reduces engaged,
+-- automation off, a non-ACTIVE state, an open circuit, an invalid broker session).
 CREATE VIEW ledger.state_changes AS
     SELECT ts_event AS changed_at, message_id, 'trading_state' AS key, kill_switch AS engaged,
-           state, '{}'::jsonb AS fact_values, changed_by, reason
+           state, '{}'::jsonb AS fact_values, changed_by, reason,
+           kill_switch OR state <> 'ACTIVE' AS restricts
     FROM ledger.control_events
     UNION ALL
-    SELECT ts_event, message_id, key, engaged, state, fact_values, changed_by, reason
+    SELECT ts_event, message_id, key, engaged, state, fact_values, changed_by, reason,
+           CASE key
+               WHEN 'automation' THEN NOT engaged
+               WHEN 'manual_state' THEN coalesce(state, 'ACTIVE') <> 'ACTIVE'
+               WHEN 'circuit' THEN coalesce(fact_values->>'state', 'closed') = 'open'
+               WHEN 'limits' THEN false
+               ELSE engaged
+           END
     FROM ledger.control_facts
     UNION ALL
-    SELECT ts_event, message_id, 'broker_session', NOT session_valid, NULL,
-           jsonb_build_object('mode', mode, 'session_valid', session_valid::text), 'executor',
-           detail
+    SELECT ts_event, message_id, 'broker_session', session_valid, NULL,
+           jsonb_build_object('mode', mode), 'executor', detail, NOT session_valid
     FROM ledger.broker_status;
 
 -- The brief's tables, as views over the books.
@@ -231,7 +240,7 @@ CREATE VIEW ledger."Alerts" AS
     WHERE o.status = 'REJECTED'
     UNION ALL
     SELECT s.changed_at,
-           CASE WHEN s.engaged OR s.state = 'HALTED' THEN 'critical' ELSE 'info' END,
+           CASE WHEN s.restricts THEN 'critical' ELSE 'info' END,
            'state_' || s.key, s.message_id::text,
            concat_ws(': ', s.changed_by, s.reason)
     FROM ledger.state_changes s;

@@ -377,6 +377,38 @@ async def test_audit_verify_command_passes_then_names_the_first_tampered_seq(
     assert "broken at seq 5" in output
 
 
+@pytest.mark.parametrize(
+    ("fact", "restricts"),
+    [
+        ({"key": ControlKey.KILL_SWITCH, "engaged": True}, True),
+        ({"key": ControlKey.KILL_SWITCH, "engaged": False}, False),
+        ({"key": ControlKey.AUTOMATION, "engaged": False}, True),
+        ({"key": ControlKey.AUTOMATION, "engaged": True}, False),
+        ({"key": ControlKey.MANUAL_STATE, "state": TradingState.REDUCING}, True),
+        ({"key": ControlKey.MANUAL_STATE, "state": TradingState.ACTIVE}, False),
+        ({"key": ControlKey.CIRCUIT, "values": {"state": "open"}}, True),
+        ({"key": ControlKey.CIRCUIT, "values": {"state": "closed"}}, False),
+        ({"key": ControlKey.LIMITS, "values": {"max_lots": "4"}}, False),
+    ],
+)
+async def test_state_change_restricts_only_when_the_fact_limits_trading(
+    pool: asyncpg.Pool, fact: dict[str, Any], restricts: bool
+) -> None:
+    message = ControlSet(ts_event=T0, changed_by="ops", reason="state view", **fact)
+
+    await LedgerService(pool).handle(message)
+
+    row = await pool.fetchrow(
+        "SELECT restricts FROM ledger.state_changes WHERE message_id = $1", message.message_id
+    )
+    alert = await pool.fetchval(
+        'SELECT severity FROM ledger."Alerts" WHERE ref = $1', str(message.message_id)
+    )
+    assert row is not None
+    assert row["restricts"] is restricts
+    assert alert == ("critical" if restricts else "info")
+
+
 async def test_operator_commands_are_booked_and_audited_once(pool: asyncpg.Pool) -> None:
     commands: list[Message] = [
         SquareOffAll(ts_event=T0, command_id=uuid.uuid4(), requested_by="ops", reason="drill"),
@@ -584,11 +616,11 @@ async def _check_views(pool: asyncpg.Pool) -> None:
     assert "session expired" in by_category["state_broker_session"]["detail"]
 
     changes = await pool.fetch(
-        "SELECT key, engaged, state FROM ledger.state_changes ORDER BY changed_at"
+        "SELECT key, engaged, state, restricts FROM ledger.state_changes ORDER BY changed_at"
     )
-    assert [(r["key"], r["engaged"], r["state"]) for r in changes] == [
-        ("manual_state", False, "HALTED"),
-        ("broker_session", True, None),
+    assert [(r["key"], r["engaged"], r["state"], r["restricts"]) for r in changes] == [
+        ("manual_state", False, "HALTED", True),
+        ("broker_session", False, None, True),
     ]
 
 
