@@ -18,7 +18,12 @@ class TradeChange:
 
 
 async def book_trade_fill(conn: Connection, m: FillReported, signal: str) -> TradeChange:
-    """Update the fill's leg and its trade; call once per newly booked fill."""
+    """Update the fill's leg and its trade; call once per newly booked fill.
+
+    A lock per trade, held to the commit, makes a concurrent booking of another fill of the same
+    trade wait and then read this one, so no refold misses a fill.
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", str(m.trade_id))
     leg = m.leg.value.upper()
     fills = await conn.fetch(
         "SELECT side, purpose, quantity, price, charges FROM ledger.fills "

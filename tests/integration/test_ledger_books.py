@@ -242,6 +242,27 @@ async def test_trade_when_only_the_hedge_fill_is_known_takes_direction_from_it(
     assert (trade["option_type"], trade["direction"]) == (right.value, expected)
 
 
+async def test_trade_when_its_fills_are_booked_concurrently_counts_every_fill(
+    pool: asyncpg.Pool,
+) -> None:
+    script = scripted_trade()
+    ledger = LedgerService(pool)
+    entries = [f for f in script.fills if f.purpose is Purpose.ENTRY]
+    exits = [f for f in script.fills if f.purpose is Purpose.EXIT]
+
+    await asyncio.gather(*(ledger.handle(f) for f in entries))
+    await asyncio.gather(*(ledger.handle(f) for f in exits))
+
+    trade = await _trade(pool, script.trade_id)
+    closed = await pool.fetchval(
+        "SELECT count(*) FROM ledger.audit_log WHERE kind = 'trade_closed' AND ref = $1",
+        str(script.trade_id),
+    )
+    assert trade is not None
+    assert (trade["status"], trade["fills"], trade["realized_pnl"]) == ("closed", 4, REALISED)
+    assert closed == 1
+
+
 async def _books(pool: asyncpg.Pool, script: ScriptedTrade) -> list[object]:
     keys = [script.main.key, script.hedge.key]
     return [
