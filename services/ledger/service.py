@@ -337,6 +337,9 @@ async def _fill(conn: Connection, m: FillReported) -> Booking:
     )
     if inserted is None:
         return Booking(booked=False)
+    # The position row may not exist yet, so FOR UPDATE alone cannot serialise two first fills
+    # of one instrument; this lock, held to the commit, does.
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 11))", m.instrument.key)
     row = await conn.fetchrow(
         "SELECT net_quantity, average_price, realized_pnl FROM ledger.positions "
         "WHERE instrument_key = $1 FOR UPDATE",

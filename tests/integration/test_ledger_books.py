@@ -263,6 +263,29 @@ async def test_trade_when_its_fills_are_booked_concurrently_counts_every_fill(
     assert closed == 1
 
 
+async def test_position_when_first_fills_of_an_instrument_are_booked_at_once_adds_them_all(
+    pool: asyncpg.Pool,
+) -> None:
+    instrument = scripted_trade().main
+    fills = [
+        make_fill(
+            fill_id=f"f-{uuid.uuid4().hex}",
+            trade_id=uuid.uuid4(),
+            instrument=instrument,
+            side=Side.SELL,
+            quantity=QTY,
+        )
+        for _ in range(6)
+    ]
+
+    await asyncio.gather(*(LedgerService(pool).handle(f) for f in fills))
+
+    net = await pool.fetchval(
+        "SELECT net_quantity FROM ledger.positions WHERE instrument_key = $1", instrument.key
+    )
+    assert net == -6 * QTY
+
+
 async def _books(pool: asyncpg.Pool, script: ScriptedTrade) -> list[object]:
     keys = [script.main.key, script.hedge.key]
     return [
