@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import backtest_cmd, sweep_cmd
+from cli import audit_cmd, backtest_cmd, backup_cmd, sweep_cmd
 
 app = typer.Typer(
     name="strikeflow",
@@ -18,7 +18,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-COMMAND_MODULES = (backtest_cmd, sweep_cmd)
+COMMAND_MODULES = (backtest_cmd, sweep_cmd, audit_cmd, backup_cmd)
 
 
 @app.callback()

@@ -358,6 +358,18 @@ class TradeClosed(Message):
     charges: Decimal
 
 
+class PositionSnapshot(Message):
+    """The account's net position in one instrument after a fill or mark (compacted by key)."""
+
+    type: Literal["PositionSnapshot"] = "PositionSnapshot"
+    instrument: Instrument
+    net_quantity: int = Field(description="Signed units: long > 0, short < 0, flat 0")
+    average_price: Decimal = Field(description="Average open price; 0 when flat")
+    realized_pnl: Decimal = Field(description="Realised P&L of the instrument, before charges")
+    charges: Decimal = Field(description="Charges of every fill in the instrument")
+    mark_price: Decimal | None = Field(default=None, description="Latest mark, if any")
+
+
 class BrokerStatusChanged(Message):
     """The broker session as the executor last saw it."""
 
@@ -434,6 +446,7 @@ AnyMessage = Annotated[
     | MarkUpdated
     | PnlSnapshot
     | TradeClosed
+    | PositionSnapshot
     | BrokerStatusChanged
     | OperatorAlert
     | Heartbeat,

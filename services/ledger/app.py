@@ -11,6 +11,7 @@ from libs.common.kafka import Handler
 from libs.common.logging import configure_logging
 from libs.common.metrics import new_registry
 from libs.common.topics import (
+    BROKER_STATUS,
     CONTROL,
     FILLS,
     MARKS,
@@ -30,12 +31,23 @@ def create_app(settings: LedgerSettings, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
 
     async def build(res: Resources) -> Handler:
-        return LedgerService(res.pool, res.producer, clock).handle
+        ledger = LedgerService(res.pool, res.producer, clock)
+        await ledger.publish_positions()
+        return ledger.handle
 
     spec = ConsumerSpec(
         service=SERVICE,
         group_id=f"{settings.consumer_group_prefix}-ledger",
-        topics=(SIGNALS, RISK_DECISIONS, ORDER_COMMANDS, ORDER_EVENTS, FILLS, CONTROL, MARKS),
+        topics=(
+            SIGNALS,
+            RISK_DECISIONS,
+            ORDER_COMMANDS,
+            ORDER_EVENTS,
+            FILLS,
+            CONTROL,
+            MARKS,
+            BROKER_STATUS,
+        ),
     )
     return consumer_service_app(settings, spec, clock, new_registry(), build, "strikeflow ledger")
 

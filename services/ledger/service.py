@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 import asyncpg
@@ -14,23 +16,32 @@ from libs.common.kafka import publish
 from libs.common.logging import get_logger
 from libs.common.messages import (
     AnyMessage,
+    BrokerStatusChanged,
     ControlSet,
     FillReported,
+    Instrument,
     MarkUpdated,
+    OptionRight,
     OrderAccepted,
     OrderEvent,
     OrderFilled,
     OrderRejected,
+    PlaceManualOrder,
     PnlSnapshot,
+    PositionSnapshot,
+    ResolvePending,
     RiskDecisionMade,
     Side,
     SignalReceived,
+    SquareOffAll,
     SubmitOrder,
     TradeClosed,
     TradingStateChanged,
 )
-from libs.common.topics import PNL
+from libs.common.topics import PNL, POSITIONS
+from services.ledger import audit_store
 from services.ledger.positions import Position, apply_fill
+from services.ledger.trade_books import book_trade_fill
 
 log = get_logger(__name__)
 CONSUMER = "ledger"
@@ -42,6 +53,24 @@ _EVENT_STATUS = {
     "OrderAccepted": "ACCEPTED",
     "OrderRejected": "REJECTED",
     "OrderFilled": "FILLED",
+}
+
+# The audit log's kind for each booked message type.
+_AUDIT_KIND = {
+    "SignalReceived": "signal",
+    "RiskDecisionMade": "decision",
+    "SubmitOrder": "order_command",
+    "OrderAccepted": "order_event",
+    "OrderRejected": "order_event",
+    "OrderFilled": "order_event",
+    "FillReported": "fill",
+    "TradingStateChanged": "control",
+    "ControlSet": "control",
+    "MarkUpdated": "mark",
+    "BrokerStatusChanged": "broker_status",
+    "SquareOffAll": "operator_command",
+    "PlaceManualOrder": "operator_command",
+    "ResolvePending": "operator_command",
 }
 
 
@@ -57,10 +86,10 @@ class LedgerService:
         self._pool = pool
         self._producer = producer
         self._clock = clock or SystemClock()
-        self._closed: list[TradeClosed] = []
 
     async def handle(self, message: AnyMessage, _record: object = None) -> None:
-        """Book one message unless it was booked before."""
+        """Book one message unless it was booked before; audit it in the same transaction."""
+        snapshot: PositionSnapshot | None = None
         async with self._pool.acquire() as conn, conn.transaction():
             first = await conn.fetchval(
                 "INSERT INTO ledger.processed_messages (consumer, message_id) VALUES ($1, $2) "
@@ -70,14 +99,39 @@ class LedgerService:
             )
             if first is None:
                 return
-            await self._book(conn, message)
-        while self._closed:
-            closed = self._closed.pop(0)
+            booking = await _book(conn, message)
+            kind = _AUDIT_KIND.get(message.type)
+            if booking.booked and kind is not None:
+                await audit_store.append(
+                    conn, kind, str(message.message_id), message.model_dump(mode="json")
+                )
+            closed = booking.closed
+            if closed is not None:
+                await audit_store.append(
+                    conn, "trade_closed", str(closed.trade_id), closed.model_dump(mode="json")
+                )
+            if booking.booked and isinstance(message, FillReported | MarkUpdated):
+                snapshot = await _position_snapshot(conn, message)
+        if closed is not None:
             log.info("trade_closed", trade_id=str(closed.trade_id), net_pnl=str(closed.net_pnl))
             if self._producer is not None:
                 await publish(self._producer, PNL, closed, key=str(closed.trade_id))
+        if snapshot is not None and self._producer is not None:
+            await publish(self._producer, POSITIONS, snapshot, key=snapshot.instrument.key)
         if isinstance(message, FillReported | MarkUpdated):
             await self.publish_pnl()
+
+    async def publish_positions(self) -> int:
+        """Publish every instrument's position (on start, in case a crash lost the last ones)."""
+        if self._producer is None:
+            return 0
+        now = self._clock.now()
+        rows = await self._pool.fetch("SELECT * FROM ledger.positions ORDER BY instrument_key")
+        for row in rows:
+            snapshot = _snapshot(row, now)
+            await publish(self._producer, POSITIONS, snapshot, key=snapshot.instrument.key)
+        log.info("positions_published", count=len(rows))
+        return len(rows)
 
     async def pnl_snapshot(self) -> PnlSnapshot:
         """Today's (IST) P&L: realised today, open positions at their marks, today's charges."""
@@ -128,25 +182,40 @@ class LedgerService:
             await publish(self._producer, PNL, snapshot, key="account")
         return snapshot
 
-    async def _book(self, conn: Connection, message: AnyMessage) -> None:
-        if isinstance(message, SignalReceived):
-            await _signal(conn, message)
-        elif isinstance(message, RiskDecisionMade):
-            await _decision(conn, message)
-        elif isinstance(message, SubmitOrder):
-            await _order(conn, message)
-        elif isinstance(message, OrderAccepted | OrderRejected | OrderFilled):
-            await _order_event(conn, message)
-        elif isinstance(message, FillReported):
-            closed = await _fill(conn, message)
-            if closed is not None:
-                self._closed.append(closed)
-        elif isinstance(message, TradingStateChanged):
-            await _control(conn, message)
-        elif isinstance(message, ControlSet):
-            await _control_fact(conn, message)
-        elif isinstance(message, MarkUpdated):
-            await _mark(conn, message)
+
+@dataclass(frozen=True)
+class Booking:
+    """What booking one message did: whether it wrote anything, and a trade it closed."""
+
+    booked: bool
+    closed: TradeClosed | None = None
+
+
+async def _book(conn: Connection, message: AnyMessage) -> Booking:
+    """Write the message's rows; not booked when it changed nothing (a fill booked before)."""
+    if isinstance(message, SignalReceived):
+        await _signal(conn, message)
+    elif isinstance(message, RiskDecisionMade):
+        await _decision(conn, message)
+    elif isinstance(message, SubmitOrder):
+        await _order(conn, message)
+    elif isinstance(message, OrderAccepted | OrderRejected | OrderFilled):
+        await _order_event(conn, message)
+    elif isinstance(message, FillReported):
+        return await _fill(conn, message)
+    elif isinstance(message, TradingStateChanged):
+        await _control(conn, message)
+    elif isinstance(message, ControlSet):
+        await _control_fact(conn, message)
+    elif isinstance(message, MarkUpdated):
+        return Booking(await _mark(conn, message))
+    elif isinstance(message, SquareOffAll | PlaceManualOrder | ResolvePending):
+        await _operator_command(conn, message)
+    elif isinstance(message, BrokerStatusChanged):
+        await _broker_status(conn, message)
+    else:
+        return Booking(booked=False)
+    return Booking(booked=True)
 
 
 async def _signal(conn: Connection, m: SignalReceived) -> None:
@@ -245,7 +314,7 @@ async def _order_event(conn: Connection, m: OrderEvent) -> None:
     )
 
 
-async def _fill(conn: Connection, m: FillReported) -> TradeClosed | None:
+async def _fill(conn: Connection, m: FillReported) -> Booking:
     inserted = await conn.fetchval(
         "INSERT INTO ledger.fills (fill_id, message_id, client_order_id, trade_id, signal, "
         "purpose, leg, instrument_key, side, quantity, price, charges, price_source, filled_at) "
@@ -267,7 +336,10 @@ async def _fill(conn: Connection, m: FillReported) -> TradeClosed | None:
         m.ts_event,
     )
     if inserted is None:
-        return None
+        return Booking(booked=False)
+    # The position row may not exist yet, so FOR UPDATE alone cannot serialise two first fills
+    # of one instrument; this lock, held to the commit, does.
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 11))", m.instrument.key)
     row = await conn.fetchrow(
         "SELECT net_quantity, average_price, realized_pnl FROM ledger.positions "
         "WHERE instrument_key = $1 FOR UPDATE",
@@ -309,31 +381,43 @@ async def _fill(conn: Connection, m: FillReported) -> TradeClosed | None:
         net_quantity=after.net_quantity,
         trade_id=str(m.trade_id),
     )
-    return await _trade_result(conn, m)
-
-
-async def _trade_result(conn: Connection, m: FillReported) -> TradeClosed | None:
-    """The trade's result if this fill left every one of its legs flat."""
-    if m.purpose.value != "exit":
-        return None
-    row = await conn.fetchrow(
-        "SELECT bool_and(net = 0) AS flat, sum(cash) AS cash, sum(charges) AS charges FROM ("
-        " SELECT instrument_key,"
-        "  sum(CASE side WHEN 'BUY' THEN quantity ELSE -quantity END) AS net,"
-        "  sum(CASE side WHEN 'SELL' THEN price * quantity ELSE -price * quantity END) AS cash,"
-        "  sum(charges) AS charges"
-        " FROM ledger.fills WHERE trade_id = $1 GROUP BY instrument_key) legs",
-        m.trade_id,
-    )
-    if row is None or not row["flat"]:
-        return None
-    charges = Decimal(row["charges"])
-    return TradeClosed(
+    signal = m.signal.value if m.signal else MANUAL
+    change = await book_trade_fill(conn, m, signal)
+    if not change.just_closed:
+        return Booking(booked=True)
+    closed = TradeClosed(
         ts_event=m.ts_event,
         trade_id=m.trade_id,
         signal=m.signal,
-        net_pnl=Decimal(row["cash"]) - charges,
-        charges=charges,
+        net_pnl=change.result.net_pnl,
+        charges=change.result.charges,
+    )
+    return Booking(booked=True, closed=closed)
+
+
+async def _position_snapshot(conn: Connection, m: FillReported | MarkUpdated) -> PositionSnapshot:
+    row = await conn.fetchrow(
+        "SELECT * FROM ledger.positions WHERE instrument_key = $1", m.instrument.key
+    )
+    if row is None:
+        raise RuntimeError(f"no position row for {m.instrument.key} after booking it")
+    return _snapshot(row, m.ts_event)
+
+
+def _snapshot(row: asyncpg.Record, at: datetime) -> PositionSnapshot:
+    return PositionSnapshot(
+        ts_event=at,
+        instrument=Instrument(
+            symbol=row["symbol"],
+            expiry=row["expiry"],
+            strike=row["strike"],
+            right=OptionRight(row["option_right"]),
+        ),
+        net_quantity=row["net_quantity"],
+        average_price=Decimal(row["average_price"]),
+        realized_pnl=Decimal(row["realized_pnl"]),
+        charges=Decimal(row["charges"]),
+        mark_price=row["mark_price"],
     )
 
 
@@ -365,8 +449,37 @@ async def _control_fact(conn: Connection, m: ControlSet) -> None:
     )
 
 
-async def _mark(conn: Connection, m: MarkUpdated) -> None:
+async def _operator_command(
+    conn: Connection, m: SquareOffAll | PlaceManualOrder | ResolvePending
+) -> None:
+    ref = m.signal_id if isinstance(m, ResolvePending) else m.command_id
     await conn.execute(
+        "INSERT INTO ledger.operator_commands (message_id, command, ref, requested_by, reason, "
+        "payload, ts_event) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
+        m.message_id,
+        m.type,
+        str(ref),
+        m.requested_by,
+        m.reason,
+        m.model_dump_json(),
+        m.ts_event,
+    )
+
+
+async def _broker_status(conn: Connection, m: BrokerStatusChanged) -> None:
+    await conn.execute(
+        "INSERT INTO ledger.broker_status (message_id, mode, session_valid, detail, ts_event) "
+        "VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING",
+        m.message_id,
+        m.mode,
+        m.session_valid,
+        m.detail,
+        m.ts_event,
+    )
+
+
+async def _mark(conn: Connection, m: MarkUpdated) -> bool:
+    status = await conn.execute(
         "UPDATE ledger.positions SET mark_price = $2, mark_source = $3, marked_at = $4 "
         "WHERE instrument_key = $1 AND (marked_at IS NULL OR marked_at <= $4)",
         m.instrument.key,
@@ -374,3 +487,4 @@ async def _mark(conn: Connection, m: MarkUpdated) -> None:
         m.price_source,
         m.ts_event,
     )
+    return str(status) != "UPDATE 0"

@@ -1,0 +1,12 @@
+DROP VIEW ledger."RiskMetrics";
+DROP VIEW ledger."WebhookSignals";
+DROP VIEW ledger."TradingLogs";
+DROP VIEW ledger."Alerts";
+DROP VIEW ledger."LivePositions";
+DROP VIEW ledger.state_changes;
+DROP TABLE ledger.broker_status;
+DROP TABLE ledger.operator_commands;
+DROP TABLE ledger.audit_log;
+DROP FUNCTION ledger.audit_log_refuse_change();
+DROP TABLE ledger.trade_legs;
+DROP TABLE ledger.trades;
