@@ -10,7 +10,7 @@ are fed to it in order. The fault is armed for exactly one step's ``POST order``
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -20,9 +20,12 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from libs.common.clock import SystemClock
+from libs.common.db import Outbox
 from libs.common.messages import Leg, Purpose, SubmitOrder
-from services.executor.adapters.breeze import BreezeBroker
-from services.executor.service import ExecutorService
+from services.executor.adapters.breeze import BreezeBroker, BreezeBrokerConfig
+from services.executor.adapters.breeze_sdk import load_breeze_sdk
+from services.executor.service import ExecutorService, HaltFlag
 from tests.integration import live_executor_harness as live
 from tests.integration import test_breeze_sim_sdk as sim_sdk
 
@@ -183,6 +186,62 @@ async def test_fault_at_one_step_never_duplicates_and_books_agree(
             live.place_calls_beyond_intents(rows, await live.sim_call(control, "GET", "/calls"))
             == []
         )
+    finally:
+        broker.close()
+        if restarted is not None:
+            restarted.close()
+
+
+@pytest.fixture
+def short_sdk_read_timeout() -> Iterator[float]:
+    """The SDK's own HTTP timeout (process-wide) cut to one second for one test."""
+    sdk = load_breeze_sdk()
+    before = sdk.requests.timeout
+    load_breeze_sdk(timeout=(1.0, 1.0))
+    try:
+        yield 1.0
+    finally:
+        load_breeze_sdk(timeout=before)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a place call whose HTTP request timed out is declared never placed after two quick "
+    "misses, but the gateway books it later: the broker holds an order no executor row knows",
+)
+async def test_gateway_slower_than_the_sdk_timeout_books_no_order_the_executor_disowned(
+    short_sdk_read_timeout: float,
+    pool: asyncpg.Pool,
+    breeze: Any,
+    control: httpx.Client,
+    expiry: date,
+) -> None:
+    live.quote_both_legs(control, expiry)
+    trade = uuid.uuid4()
+    broker = BreezeBroker(breeze, BreezeBrokerConfig(call_timeout_s=5 * short_sdk_read_timeout))
+    service = ExecutorService(pool, Outbox("executor"), broker, SystemClock(), HaltFlag())
+    service.mode, service.settle_delay_s = "live", live.SETTLE_DELAY_S
+    restarted: BreezeBroker | None = None
+    try:
+        # The gateway takes the request, and books it only after the SDK has given up on it.
+        sim_sdk.fault(
+            control,
+            kind="delay",
+            endpoint="order",
+            method="POST",
+            seconds=3 * short_sdk_read_timeout,
+        )
+        await run_commands(service, control, live.entry(trade, expiry), None, FAULTS["timeout"])
+        await live.wait_book_orders(control, lambda o: len(o) == 1, 10, "the late booking")
+        await live.stop_broker(broker)
+        service, restarted = live.live_executor(pool, breeze)
+        await service.reconcile_pending()
+
+        rows = await live.executor_rows(pool)
+        book = await live.sim_call(control, "GET", "/book")
+        assert live.one_order_per_intent(rows, book["orders"]) == []
+        assert live.books_agree(rows, book["orders"]) == []
+        assert await live.executor_net(service) == live.sim_net(book)
     finally:
         broker.close()
         if restarted is not None:
