@@ -124,6 +124,18 @@ async def clear_faults(request: Request) -> dict[str, Any]:
     return {"cleared": True}
 
 
+@router.post("/faults/release")
+async def release_held(request: Request) -> dict[str, Any]:
+    """Send every answer held by a ``hold_after`` fault."""
+    return {"released": _state(request).faults.release()}
+
+
+@router.get("/faults/held")
+async def held_answers(request: Request) -> dict[str, Any]:
+    """How many answers a ``hold_after`` fault is holding right now."""
+    return {"holding": _state(request).faults.holding}
+
+
 @router.post("/sessions")
 async def issue_session(request: Request) -> dict[str, Any]:
     """Simulate the daily browser login: issue an API_Session (random unless given)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -27,7 +28,7 @@ BEFORE = {
     "rate_limit_day",
     "invalid_user",
 }
-AFTER = {"delay_after", "drop_after"}
+AFTER = {"delay_after", "drop_after", "hold_after"}
 # Consulted by the handlers themselves.
 IN_HANDLER = {"partial_fill", "not_applied", "reject", "exchange_reject"}
 KINDS = BEFORE | AFTER | IN_HANDLER
@@ -38,8 +39,11 @@ BREEZE_PREFIXES = ("/breezeapi/api/v1/", "/api/v2/")
 class Fault:
     """One scripted fault.
 
-    kind: delay | delay_after | drop | drop_after | status_500 | html_502 | rate_limit_minute |
-      rate_limit_day | invalid_user | partial_fill | not_applied | reject | exchange_reject
+    kind: delay | delay_after | drop | drop_after | hold_after | status_500 | html_502 |
+      rate_limit_minute | rate_limit_day | invalid_user | partial_fill | not_applied | reject |
+      exchange_reject
+      (``hold_after``: the call takes effect, then its answer waits until released through the
+      control API, or for at most ``seconds`` when that is positive)
     endpoint: Breeze endpoint name (``order``, ``quotes``, ``customerdetails``, ...) or ``*``
     method: HTTP method or ``*``; times: how often it fires (-1 = until cleared)
     seconds: for delays; message: for errors and rejections; quantity: fill cap for partial_fill
@@ -68,6 +72,7 @@ class Faults:
 
     def __init__(self) -> None:
         self.items: list[Fault] = []
+        self._holds: list[asyncio.Event] = []
 
     def add(self, spec: dict[str, Any]) -> Fault:
         """Add a fault from its JSON description."""
@@ -87,8 +92,28 @@ class Faults:
         return None
 
     def clear(self) -> None:
-        """Remove every fault."""
+        """Remove every fault and release every held answer."""
         self.items.clear()
+        self.release()
+
+    def hold(self) -> asyncio.Event:
+        """A new held answer: it goes out once the returned event is set by :meth:`release`."""
+        event = asyncio.Event()
+        self._holds.append(event)
+        return event
+
+    @property
+    def holding(self) -> int:
+        """How many answers are held right now."""
+        return sum(1 for e in self._holds if not e.is_set())
+
+    def release(self) -> int:
+        """Let every held answer go out; return how many were waiting."""
+        waiting = self.holding
+        for event in self._holds:
+            event.set()
+        self._holds.clear()
+        return waiting
 
     def snapshot(self) -> list[dict[str, Any]]:
         """The script with firing counts."""
@@ -210,6 +235,11 @@ class FaultMiddleware:
         await self.app(scope, receive, hold)  # the call takes effect on the server
         if fault.kind == "drop_after":
             await _drop(send)
-        await asyncio.sleep(fault.seconds)
+        if fault.kind == "hold_after":
+            released = self.faults.hold()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(released.wait(), fault.seconds or None)
+        else:
+            await asyncio.sleep(fault.seconds)
         for message in held:
             await send(message)
