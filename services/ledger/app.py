@@ -20,6 +20,7 @@ from libs.common.topics import (
     RISK_DECISIONS,
     SIGNALS,
 )
+from services.ledger.metrics import LedgerMetrics
 from services.ledger.service import LedgerService
 from services.ledger.settings import LedgerSettings
 
@@ -29,9 +30,11 @@ SERVICE = "ledger"
 def create_app(settings: LedgerSettings, clock: Clock | None = None) -> FastAPI:
     """Build the ledger app; nothing connects until the app starts."""
     clock = clock or SystemClock()
+    registry = new_registry()
+    metrics = LedgerMetrics(registry)
 
     async def build(res: Resources) -> Handler:
-        ledger = LedgerService(res.pool, res.producer, clock)
+        ledger = LedgerService(res.pool, res.producer, clock, metrics)
         await ledger.publish_positions()
         return ledger.handle
 
@@ -49,7 +52,7 @@ def create_app(settings: LedgerSettings, clock: Clock | None = None) -> FastAPI:
             BROKER_STATUS,
         ),
     )
-    return consumer_service_app(settings, spec, clock, new_registry(), build, "strikeflow ledger")
+    return consumer_service_app(settings, spec, clock, registry, build, "strikeflow ledger")
 
 
 def main() -> None:

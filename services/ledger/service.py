@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from prometheus_client import CollectorRegistry
 
 from libs.common.clock import IST, Clock, SystemClock
 from libs.common.db import Connection
@@ -40,6 +41,7 @@ from libs.common.messages import (
 )
 from libs.common.topics import PNL, POSITIONS
 from services.ledger import audit_store
+from services.ledger.metrics import LedgerMetrics
 from services.ledger.positions import Position, apply_fill
 from services.ledger.trade_books import book_trade_fill
 
@@ -82,7 +84,9 @@ class LedgerService:
         pool: asyncpg.Pool,
         producer: AIOKafkaProducer[bytes, bytes] | None = None,
         clock: Clock | None = None,
+        metrics: LedgerMetrics | None = None,
     ) -> None:
+        self._metrics = metrics or LedgerMetrics(CollectorRegistry())
         self._pool = pool
         self._producer = producer
         self._clock = clock or SystemClock()
@@ -112,7 +116,10 @@ class LedgerService:
                 )
             if booking.booked and isinstance(message, FillReported | MarkUpdated):
                 snapshot = await _position_snapshot(conn, message)
+        if booking.booked and isinstance(message, FillReported):
+            self._metrics.fill_booked(message.purpose)
         if closed is not None:
+            self._metrics.trade_closed(closed.net_pnl)
             log.info("trade_closed", trade_id=str(closed.trade_id), net_pnl=str(closed.net_pnl))
             if self._producer is not None:
                 await publish(self._producer, PNL, closed, key=str(closed.trade_id))
@@ -152,6 +159,7 @@ class LedgerService:
             raise RuntimeError("aggregate queries returned no row")
         realized, charges = Decimal(fills["realized"]), Decimal(fills["charges"])
         unrealized = Decimal(open_["unrealized"])
+        self._metrics.positions(int(open_["n"]), int(open_["unmarked"]))
         return PnlSnapshot(
             ts_event=now,
             trading_day=today,

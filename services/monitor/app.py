@@ -24,6 +24,7 @@ from libs.common.runtime import TaskSupervisor, watch_compacted
 from libs.common.topics import BROKER_STATUS, CONTROL, HEARTBEATS
 from services.monitor import dashboard
 from services.monitor.api import MonitorContext, router
+from services.monitor.audit_api import router as audit_router
 from services.monitor.backtests import router as backtest_router
 from services.monitor.notifications.notifier import Notifier, NotifierConfig
 from services.monitor.read_api import router as read_router
@@ -136,6 +137,7 @@ def create_app(settings: MonitorSettings, clock: Clock | None = None) -> FastAPI
     )
     app.include_router(router)
     app.include_router(backtest_router)
+    app.include_router(audit_router)
     app.include_router(read_router)
     app.include_router(dashboard.router)
     add_common_routes(app, registry, ready=lambda: state["ready"])

@@ -25,6 +25,8 @@ DOMAIN = [
     *(ROOT / "libs/common" / name for name in ("control.py", "messages.py", "topics.py")),
     *(ROOT / "services/risk" / n for n in ("checks.py", "breaker.py", "squareoff.py")),
     ROOT / "services/ledger/positions.py",
+    ROOT / "services/ledger/audit_chain.py",
+    ROOT / "services/ledger/trades.py",
     ROOT / "services/executor/adapters/call_guard.py",
     ROOT / "services/monitor/health.py",
 ]
