@@ -189,6 +189,8 @@ class ExecutorService:
             return
         if refusal is None and order.purpose is Purpose.ENTRY and order.leg is Leg.MAIN:
             refusal = await self._hedge_failure(order)
+        if refusal is None and order.purpose is Purpose.EXIT and order.leg is Leg.HEDGE:
+            refusal = await self._main_still_short(order)
         if refusal is not None:
             result = BrokerResult(OrderStatus.REJECTED, None, reason=refusal)
         else:
@@ -272,6 +274,39 @@ class ExecutorService:
             asked = SubmitOrder.model_validate_json(row["command"]).quantity
             if row["filled_quantity"] < asked:
                 return f"hedge leg filled {row['filled_quantity']} of {asked}: main leg not placed"
+        return None
+
+    async def _main_still_short(self, order: SubmitOrder) -> str | None:
+        """Why a hedge must not be closed: its trade's main leg is still short at the broker.
+
+        Closing the hedge first would leave a naked short option. The main leg's close is
+        followed to a final state first; if the main is still held, the hedge stays and the
+        operator is told.
+        """
+        await self._settle_open(order.trade_id, "-exit-main-")
+        rows = await self._pool.fetch(
+            "SELECT command, filled_quantity FROM executor.orders WHERE trade_id = $1 "
+            "AND client_order_id LIKE '%-main-%' AND filled_quantity > 0",
+            order.trade_id,
+        )
+        net: dict[str, int] = {}
+        for row in rows:
+            leg = SubmitOrder.model_validate_json(row["command"])
+            filled = int(row["filled_quantity"])
+            signed = filled if leg.side is Side.BUY else -filled
+            net[leg.instrument.key] = net.get(leg.instrument.key, 0) + signed
+        for key, quantity in sorted(net.items()):
+            if quantity < 0:
+                why = f"main leg {key} still short {-quantity}: hedge kept"
+                await self.raise_alert(
+                    AlertKind.OTHER,
+                    AlertSeverity.CRITICAL,
+                    f"Exit of trade {order.trade_id} incomplete: {why}. Close the main leg, "
+                    "then the hedge.",
+                    once_per=order.client_order_id,
+                    trade_id=str(order.trade_id),
+                )
+                return why
         return None
 
     async def _settle_open(self, trade_id: object, pattern: str) -> None:
@@ -568,9 +603,16 @@ class ExecutorService:
         self.outbox.wake()
 
     async def supervise_once(self) -> None:
-        """One round of the live session watch: probe, reconcile when needed, follow open orders."""
-        problem_before = self._broker.session_problem
-        if problem_before is None:
+        """One round of the live session watch: probe, reconcile when needed, settle and follow
+        orders.
+
+        A session error seen on a call is confirmed by the probe while the session value has
+        not expired (the gateway has answered "Invalid User Details" transiently): a good probe
+        makes it usable again, after a fresh reconciliation.
+        """
+        expires = self.expires_at()
+        unexpired = expires is not None and self._clock.now() < expires
+        if self._broker.session_problem is None or unexpired:
             verdict = await self._broker.probe()
             if verdict == "invalid":
                 log.critical("broker_session_invalid", detail=self._broker.session_problem)
@@ -581,6 +623,12 @@ class ExecutorService:
             await self.reconcile()
             return
         async with self._lock:
+            unsettled = await self._pool.fetchval(
+                "SELECT count(*) FROM executor.orders WHERE status = ANY($1::text[])",
+                [OrderStatus.PENDING_SUBMIT.value, OrderStatus.UNKNOWN.value],
+            )
+            if unsettled:
+                await self.reconcile_pending()
             await self.refresh_open(timedelta(seconds=self.order_timeout_s))
 
     async def record(self, order: SubmitOrder, result: BrokerResult) -> None:

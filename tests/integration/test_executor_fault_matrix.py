@@ -72,44 +72,12 @@ STEPS: dict[str, tuple[Purpose, Leg]] = {
     "exit_hedge": (Purpose.EXIT, Leg.HEDGE),
 }
 
-ORPHAN_HEDGE = (
-    "the main leg is refused while the hedge is UNKNOWN; reconcile_pending later finds the hedge "
-    "FILLED but never unwinds it, so the broker keeps a lone long hedge"
-)
-PARTIAL = (
-    "a partially executed order is recorded ACCEPTED with 0 filled: the executor's filled "
-    "quantity disagrees with the broker's, and a partly filled leg is neither unwound nor "
-    "followed up"
-)
-NAKED = (
-    "the hedge close is sent although the main close failed: the broker is left short the "
-    "main leg without its hedge"
-)
-KNOWN_DEFECTS: dict[tuple[str, str], str] = {
-    ("entry_hedge", "timeout"): ORPHAN_HEDGE,
-    ("entry_hedge", "response_late"): ORPHAN_HEDGE,
-    **{(step, "partial_fill"): PARTIAL for step in STEPS},
-    **{
-        ("exit_main", fault): NAKED
-        for fault in (
-            "status_500",
-            "html_502",
-            "rate_limit",
-            "session_invalid",
-            "business_reject",
-            "exchange_reject",
-        )
-    },
-}
-
 
 def matrix() -> list[Any]:
     cells = []
     for step in STEPS:
         for fault in FAULTS:
-            reason = KNOWN_DEFECTS.get((step, fault))
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-            cells.append(pytest.param(step, fault, marks=marks, id=f"{step}-{fault}"))
+            cells.append(pytest.param(step, fault, id=f"{step}-{fault}"))
     return cells
 
 
@@ -207,11 +175,6 @@ def short_sdk_read_timeout() -> Iterator[float]:
         load_breeze_sdk(timeout=before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a place call whose HTTP request timed out is declared never placed after two quick "
-    "misses, but the gateway books it later: the broker holds an order no executor row knows",
-)
 async def test_gateway_slower_than_the_sdk_timeout_books_no_order_the_executor_disowned(
     short_sdk_read_timeout: float,
     pool: asyncpg.Pool,

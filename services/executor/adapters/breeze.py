@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -67,6 +68,9 @@ SESSION_MARKERS: tuple[str, ...] = (
 )
 # The subset of those that mean the session itself is no longer good.
 SESSION_WORDS: tuple[str, ...] = ("invalid user details", "session", "expired")
+# Errors of a call that may still be running at the gateway: our timeout, or no answer at all
+# (the SDK returns None on any transport failure, so a read timeout looks like a reset).
+TIMED_OUT: tuple[str, ...] = ("no answer", "timed out")
 OPEN_STATUSES = frozenset(
     {"requested", "queued", "ordered", "partially executed", "freezed", "modified"}
 )
@@ -136,6 +140,9 @@ class BreezeBrokerConfig:
     lookup_after: timedelta = timedelta(minutes=5)
     brokerage: charges_model.Brokerage = field(default_factory=charges_model.Brokerage)
     rejection_markers: tuple[str, ...] = REJECTION_MARKERS
+    # How long a place call that timed out may still be booked by the gateway: until then an
+    # empty order list proves nothing, and the order stays UNKNOWN.
+    in_flight_horizon_s: float = 120.0
 
 
 def expiry_param(expiry: date) -> str:
@@ -222,6 +229,7 @@ class BreezeBroker:
         self._config = config or BreezeBrokerConfig()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="breeze-sdk")
         self._sent_prices: dict[str, Decimal] = {}
+        self._timed_out: dict[str, float] = {}  # client order id -> monotonic time of the send
         self.guard = guard or CallGuard(GuardConfig(), lambda: datetime.now(UTC))
         self.session_problem: str | None = None
 
@@ -287,9 +295,13 @@ class BreezeBroker:
         self.session_problem = None
 
     async def probe(self) -> Literal["valid", "invalid", "unknown"]:
-        """Is the session good? One ``get_funds`` call (breeze.md 6.4)."""
+        """Is the session good? One ``get_funds`` call (breeze.md 6.4); a good answer clears a
+        session problem seen earlier."""
         reply = await self._call("get_funds")
         if reply.kind == "ok":
+            if self.session_problem is not None:
+                log.warning("breeze_session_good_again", was=self.session_problem[:200])
+            self.session_problem = None
             return "valid"
         lowered = reply.error.lower()
         if reply.kind == "unknown" and any(m in lowered for m in SESSION_WORDS):
@@ -407,6 +419,7 @@ class BreezeBroker:
         if price <= 0:
             return BrokerResult(OrderStatus.REJECTED, None, reason=f"limit price {price} <= 0")
         self._sent_prices[order.client_order_id] = price
+        sent = time.monotonic()
         reply = await self._call(
             "place_order",
             product=PRODUCT,
@@ -422,12 +435,23 @@ class BreezeBroker:
         payload = reply.payload
         order_id = payload.get("order_id") if isinstance(payload, dict) else None
         if reply.kind != "ok" or not order_id:
+            if any(m in reply.error.lower() for m in TIMED_OUT):
+                self._timed_out[order.client_order_id] = sent
             return BrokerResult(OrderStatus.UNKNOWN, None, reason=reply.error or "no order id")
         order_id = str(order_id)
         detail = await self._call("get_order_detail", exchange_code=EXCHANGE, order_id=order_id)
-        if detail.kind == "ok" and isinstance(detail.payload, list) and detail.payload:
-            return self._result(order, detail.payload[0])
-        return BrokerResult(OrderStatus.ACCEPTED, order_id)
+        if detail.kind != "ok" or not isinstance(detail.payload, list) or not detail.payload:
+            return BrokerResult(OrderStatus.ACCEPTED, order_id)
+        row: dict[str, Any] = detail.payload[0]
+        if str(row.get("status", "")).strip().lower() == "partially executed":
+            # A protective limit that crossed the touch only partly found liquidity: keep what
+            # filled, cancel the rest, and report the order as the broker now holds it (a
+            # cancel's answer is no proof: read the order again).
+            await self._call("cancel_order", exchange_code=EXCHANGE, order_id=order_id)
+            again = await self._call("get_order_detail", exchange_code=EXCHANGE, order_id=order_id)
+            if again.kind == "ok" and isinstance(again.payload, list) and again.payload:
+                row = again.payload[0]
+        return self._result(order, row)
 
     async def lookup(
         self, order: SubmitOrder, exclude: Collection[str] = ()
@@ -449,6 +473,7 @@ class BreezeBroker:
             to_date=f"{last.isoformat()}T23:59:59.000Z",
         )
         if reply.kind == "empty":
+            self._check_absent(order)
             return None
         if reply.kind != "ok" or not isinstance(reply.payload, list):
             raise BreezeLookupError(f"order list unavailable: {reply.error or reply.kind}")
@@ -465,6 +490,7 @@ class BreezeBroker:
             and self._matches(order, row, price, start, end)
         ]
         if not matches:
+            self._check_absent(order)
             return None
         if len(matches) > 1:
             raise AmbiguousOrderError(
@@ -481,6 +507,15 @@ class BreezeBroker:
         if bid <= 0 and ask <= 0 and ltp <= 0:
             raise BreezeQuoteError(f"no usable price in the quote for {instrument.key}")
         return Touch(bid if bid > 0 else ltp, ask if ask > 0 else ltp)
+
+    def _check_absent(self, order: SubmitOrder) -> None:
+        """Not in the order list proves absence only once a timed-out send can no longer land."""
+        sent = self._timed_out.get(order.client_order_id)
+        if sent is not None and time.monotonic() - sent < self._config.in_flight_horizon_s:
+            raise BreezeLookupError(
+                "not in the order list, but the place call timed out "
+                f"{time.monotonic() - sent:.1f}s ago: the gateway may still book it"
+            )
 
     async def mark(self, instrument: Instrument, underlying: Decimal) -> Mark:
         """Mid of the best bid and offer (else the last price) from a quote, on the tick."""
