@@ -341,6 +341,8 @@ def service_env(layout: Layout) -> dict[str, str]:
             env.setdefault(key, value)
     # The local paper stack is for trying things at any hour; production enforces market hours.
     env.setdefault("RISK_MARKET_HOURS", "ignore")
+    # One instance of each service per host: a restarted service resumes its partitions at once.
+    env.setdefault("KAFKA_STATIC_MEMBERSHIP", "true")
     env.setdefault("MONITOR_INGEST_URL", f"http://127.0.0.1:{layout.ports['ingest']}")
     # The executor keeps its Breeze session cache beside the rest of the stack's state.
     env.setdefault("EXECUTOR_SESSION_CACHE_PATH", str(layout.state / "breeze-session.json"))

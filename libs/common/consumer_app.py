@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -81,8 +82,13 @@ def consumer_service_app(
             if spec.outbox is not None:
                 tasks.spawn(spec.outbox.run(pool, producer, spec.relay_interval_s), "outbox-relay")
             handler = await build_handler(res)
+            instance = (
+                f"{spec.group_id}@{socket.gethostname()}"
+                if settings.kafka_static_membership
+                else None
+            )
             consumer = make_consumer(
-                bootstrap, spec.group_id, [t.name for t in spec.topics], spec.service
+                bootstrap, spec.group_id, [t.name for t in spec.topics], spec.service, instance
             )
             await consumer.start()
 

@@ -36,9 +36,17 @@ def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer[bytes, byt
 
 
 def make_consumer(
-    bootstrap: str, group_id: str, topics: Sequence[str], client_id: str
+    bootstrap: str,
+    group_id: str,
+    topics: Sequence[str],
+    client_id: str,
+    group_instance_id: str | None = None,
 ) -> AIOKafkaConsumer[bytes, bytes]:
-    """Build a consumer that never auto-commits and reads only committed data."""
+    """Build a consumer that never auto-commits and reads only committed data.
+
+    ``group_instance_id`` makes it a static group member (KIP-345): restarted with the same id,
+    it gets its partitions back without a rebalance.
+    """
     return AIOKafkaConsumer(
         *topics,
         bootstrap_servers=bootstrap,
@@ -49,6 +57,7 @@ def make_consumer(
         isolation_level="read_committed",
         session_timeout_ms=10_000,
         heartbeat_interval_ms=1_000,
+        group_instance_id=group_instance_id,
     )
 
 

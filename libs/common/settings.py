@@ -29,6 +29,13 @@ class ServiceSettings(BaseSettings):
         description="Prefix of every consumer group name (one group per service)",
         pattern=r"^[A-Za-z0-9._-]{1,64}$",
     )
+    kafka_static_membership: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("KAFKA_STATIC_MEMBERSHIP"),
+        description="Join consumer groups as a static member (one instance per group and host): "
+        "a restarted service takes its partitions back at once instead of waiting out the "
+        "session timeout, and a second copy on the same host is fenced off",
+    )
     log_level: str = Field(
         default="INFO", validation_alias=AliasChoices("LOG_LEVEL"), description="Log level"
     )

@@ -125,3 +125,36 @@ async def paste_session(request: Request, body: SessionPaste) -> dict[str, Any]:
     state["accepted"] = True
     state["trading_resumes"] = report.clean
     return state
+
+
+class Adoption(BaseModel):
+    """The broker order an operator has identified as an unknown intent's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    broker_order_id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$")
+
+
+@router.post(
+    "/api/v2/broker/orders/{client_order_id}/adopt",
+    summary="Settle an unknown order with the broker order an operator identified (operator)",
+    dependencies=[Depends(operator)],
+)
+async def adopt_order(request: Request, client_order_id: str, body: Adoption) -> dict[str, Any]:
+    """When several broker orders match an unknown intent, the operator names the right one."""
+    ctx = _ctx(request)
+    if ctx.service is None:
+        raise HTTPException(503, "the executor is still starting")
+    try:
+        result = await ctx.service.adopt(client_order_id, body.broker_order_id)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(409, str(exc)) from None
+    except BrokerUnavailableError as exc:
+        raise HTTPException(502, str(exc)) from None
+    return {
+        "client_order_id": client_order_id,
+        "broker_order_id": result.broker_order_id,
+        "status": result.status.value,
+        "filled_quantity": sum(e.quantity for e in result.executions),
+    }

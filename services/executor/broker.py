@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -43,6 +44,18 @@ class BrokerUnavailableError(RuntimeError):
     """The broker could not be asked (session, gateway, network): nothing is known either way."""
 
 
+class AmbiguousOrderError(RuntimeError):
+    """Several broker orders match one intent: an operator must decide which one is ours."""
+
+    def __init__(self, client_order_id: str, order_ids: list[str]) -> None:
+        super().__init__(
+            f"{len(order_ids)} broker orders match intent {client_order_id}: "
+            f"{', '.join(order_ids)}; an operator must adopt one"
+        )
+        self.client_order_id = client_order_id
+        self.order_ids = order_ids
+
+
 @dataclass(frozen=True)
 class Execution:
     """One fill reported by the broker."""
@@ -75,8 +88,13 @@ class Broker(Protocol):
         """Place an order; a transport failure must yield UNKNOWN, never REJECTED."""
         ...
 
-    async def lookup(self, order: SubmitOrder) -> BrokerResult | None:
-        """Find an order the broker may have received; None if it has no such order."""
+    async def lookup(
+        self, order: SubmitOrder, exclude: Collection[str] = ()
+    ) -> BrokerResult | None:
+        """Find an order the broker may have received; None if it has no such order.
+
+        ``exclude`` holds broker order ids other intents already own. Several candidates raise
+        :class:`AmbiguousOrderError`."""
         ...
 
     async def mark(self, instrument: Instrument, underlying: Decimal) -> Mark:

@@ -42,6 +42,7 @@ from libs.common.messages import (
 )
 from libs.common.topics import ALERTS, BROKER_STATUS, CONTROL, FILLS, MARKS, ORDER_EVENTS
 from services.executor.broker import (
+    AmbiguousOrderError,
     Broker,
     BrokerResult,
     BrokerUnavailableError,
@@ -470,8 +471,29 @@ class ExecutorService:
         """
         misses = 0
         while True:
+            owned = await self._pool.fetch(
+                "SELECT broker_order_id FROM executor.orders "
+                "WHERE broker_order_id IS NOT NULL AND client_order_id <> $1 "
+                "AND created_at > now() - interval '2 days'",
+                order.client_order_id,
+            )
             try:
-                found = await self._broker.lookup(order)
+                found = await self._broker.lookup(order, {r["broker_order_id"] for r in owned})
+            except AmbiguousOrderError as exc:
+                log.critical(
+                    "unknown_order_ambiguous",
+                    client_order_id=order.client_order_id,
+                    candidates=exc.order_ids,
+                )
+                await self.raise_alert(
+                    AlertKind.OTHER,
+                    AlertSeverity.CRITICAL,
+                    f"Order {order.client_order_id} is unknown and {len(exc.order_ids)} broker "
+                    "orders match it: an operator must decide which one is ours.",
+                    once_per=order.client_order_id,
+                    candidates=", ".join(exc.order_ids),
+                )
+                return BrokerResult(OrderStatus.UNKNOWN, None, reason=str(exc)[:300])
             except BrokerUnavailableError as exc:
                 log.error(
                     "unknown_order_unsettled",
@@ -503,6 +525,37 @@ class ExecutorService:
                 await self.record(order, absent)
                 return absent
             await asyncio.sleep(self.settle_delay_s)  # the broker's list can lag its answer
+
+    async def adopt(self, client_order_id: str, broker_order_id: str) -> BrokerResult:
+        """An operator names the broker order that is an unknown intent's; record what it is."""
+        async with self._lock:
+            row = await self._pool.fetchrow(
+                "SELECT command, status FROM executor.orders WHERE client_order_id = $1",
+                client_order_id,
+            )
+            if row is None:
+                raise LookupError(f"no order {client_order_id}")
+            if OrderStatus(row["status"]) not in (OrderStatus.UNKNOWN, OrderStatus.PENDING_SUBMIT):
+                raise ValueError(f"order {client_order_id} is {row['status']}, not unknown")
+            owner = await self._pool.fetchval(
+                "SELECT client_order_id FROM executor.orders WHERE broker_order_id = $1",
+                broker_order_id,
+            )
+            if owner is not None:
+                raise ValueError(f"broker order {broker_order_id} already belongs to {owner}")
+            order = SubmitOrder.model_validate_json(row["command"])
+            found = await self._broker.status(order, broker_order_id)
+            if found is None or found.status is OrderStatus.UNKNOWN:
+                raise BrokerUnavailableError(f"broker order {broker_order_id} cannot be read")
+            log.warning(
+                "unknown_order_adopted",
+                client_order_id=client_order_id,
+                broker_order_id=broker_order_id,
+                status=found.status,
+            )
+            await self.record(order, found)
+            await self.after_final(order, found)
+            return found
 
     async def reconcile_pending(self) -> int:
         """Settle orders whose intent was recorded but whose result was not; return how many."""

@@ -28,6 +28,7 @@ from libs.market.contract import TICK_SIZE, round_to_tick
 from services.executor.adapters.call_guard import BreakerState, CallGuard, GuardConfig
 from services.executor.adapters.paper import Touch
 from services.executor.broker import (
+    AmbiguousOrderError,
     BrokerResult,
     BrokerUnavailableError,
     Execution,
@@ -80,18 +81,6 @@ DEAD_STATUSES = frozenset({"cancelled", "expired"})
 
 class BreezeLookupError(BrokerUnavailableError):
     """The order list could not be read: the broker may or may not hold the order."""
-
-
-class AmbiguousOrderError(RuntimeError):
-    """Several broker orders match one intent: an operator must decide which one is ours."""
-
-    def __init__(self, client_order_id: str, order_ids: list[str]) -> None:
-        super().__init__(
-            f"{len(order_ids)} broker orders match intent {client_order_id}: "
-            f"{', '.join(order_ids)}; an operator must adopt one"
-        )
-        self.client_order_id = client_order_id
-        self.order_ids = order_ids
 
 
 class BreezeQuoteError(BrokerUnavailableError):

@@ -7,6 +7,7 @@ Black-Scholes model of libs/market; every fill says which (``price_source``).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -157,7 +158,9 @@ class PaperBroker:
         )
         return BrokerResult(OrderStatus.FILLED, broker_id, (execution,))
 
-    async def lookup(self, order: SubmitOrder) -> BrokerResult | None:
+    async def lookup(
+        self, order: SubmitOrder, exclude: Collection[str] = ()
+    ) -> BrokerResult | None:
         """The paper book lives in the executor's own tables: an unrecorded order never filled."""
         return None
 
