@@ -689,7 +689,7 @@ async def test_migration_backfills_trades_and_legs_from_fills_booked_before_it(
         try:
             for fill in [*script.fills, *open_only.fills[:2]]:
                 await _insert_fill_as_before(conn, fill)
-            assert apply_migrations(url) == ["0006.ledger-books"]
+            assert apply_migrations(url)[0] == "0006.ledger-books"
             trades = {r["trade_id"]: r for r in await conn.fetch("SELECT * FROM ledger.trades")}
             legs = await conn.fetch(
                 "SELECT leg, realized_pnl, net_quantity FROM ledger.trade_legs "

@@ -57,7 +57,10 @@ from services.monitor.settings import MonitorSettings
 from tests.integration.kafka_tools import start_groups_at_end
 from tests.waiting import eventually
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("control_cleared_after")]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.usefixtures("control_cleared_after", "broker_ready_after"),
+]
 
 TOKEN = "123456:test-bot-token"
 CHAT = "-100777"
