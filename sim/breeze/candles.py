@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sim.breeze.market import Contract, session_bounds
+from sim.breeze.settings import IST
 from sim.breeze.wire import SimReject, title
 
 INTERVALS = {
@@ -104,11 +105,11 @@ def index_path(stock_code: str, day: date, spot: Decimal) -> list[tuple[datetime
 
 
 def index_candles(
-    stock_code: str, spot: Decimal, params: dict[str, str], now_ist: datetime
+    stock_code: str, spot: Decimal, params: dict[str, str], now: datetime
 ) -> list[dict[str, Any]]:
     """Cash-segment index candles (``exch_code=NSE``, ``product_type=cash``), start-stamped.
 
-    Only candles that have closed by ``now_ist`` (naive IST) are served, as the live API would:
+    Only candles that have closed by ``now`` (tz-aware) are served, as the live API would:
     a bar's last candle appears once its minute is over. Candles of every interval aggregate the
     same one-minute walk; 1second is not simulated for the index.
     """
@@ -118,6 +119,7 @@ def index_candles(
     if interval not in INDEX_INTERVALS:
         raise SimReject("SIM: unsupported interval for index candles")
     step = INTERVALS[interval]
+    now_ist = now.astimezone(IST).replace(tzinfo=None)
     start, end = _parse(params.get("from_date", "")), _parse(params.get("to_date", ""))
     rows: list[dict[str, Any]] = []
     day = start.date()

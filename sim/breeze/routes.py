@@ -350,9 +350,8 @@ async def historical_v2(request: Request) -> Response:
         state.limits.charge(order_operation=False)
         product = params.get("product_type", "").lower()
         if product == "cash" and params.get("exch_code", "").lower() == "nse":
-            now_ist = state.clock.now_ist().replace(tzinfo=None)
             code = params.get("stock_code", "")
-            rows = index_candles(code, state.settings.spot, params, now_ist)
+            rows = index_candles(code, state.settings.spot, params, state.clock.now())
         else:
             key, contract = resolve_contract(params, product, state.universe.find)
             rows = candles(contract, state.book.quote(key).ltp, params)

@@ -32,6 +32,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from libs.common.clock import Clock
 from libs.common.logging import get_logger
 from libs.common.messages import BarClosed, decode, derived_id
+from libs.common.topics import Topic
 from libs.market.calendar import (
     IST,
     CalendarRangeError,
@@ -42,6 +43,7 @@ from libs.market.calendar import (
     special_session,
 )
 from services.executor.broker import BrokerUnavailableError
+from services.executor.settings import ExecutorSettings
 
 log = get_logger(__name__)
 
@@ -417,7 +419,7 @@ class BreezeBarFeed:
 
 # ------------------------------------------------------------------------------- restart
 async def published_bar_starts(
-    bootstrap: str, topic: str, day: date, symbol: str = "NIFTY"
+    bootstrap: str, topic: Topic, day: date, symbol: str = "NIFTY"
 ) -> set[datetime]:
     """Starts of the ``source="breeze"`` bars of ``day`` already on ``topic``.
 
@@ -428,13 +430,7 @@ async def published_bar_starts(
     )
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            await consumer.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        if not tps:
-            return set()
+        tps = [TopicPartition(topic.name, p) for p in range(topic.partitions)]
         since = int(datetime.combine(day, datetime.min.time(), tzinfo=IST).timestamp() * 1000)
         found_at = await consumer.offsets_for_times(dict.fromkeys(tps, since))
         ends = await consumer.end_offsets(tps)
@@ -458,7 +454,7 @@ async def published_bar_starts(
             for tp in list(todo):
                 if await consumer.position(tp) >= todo[tp]:
                     todo.pop(tp)
-        raise TimeoutError(f"{topic}: the day's records were not read back in time")
+        raise TimeoutError(f"{topic.name}: the day's records were not read back in time")
     finally:
         await consumer.stop()
 
@@ -476,3 +472,26 @@ def _bar_start(raw: bytes | None, day: date, symbol: str) -> set[datetime]:
     ):
         return {message.start.astimezone(IST)}
     return set()
+
+
+# ------------------------------------------------------------------------------- wiring
+def resolve_bars_source(
+    setting: Literal["auto", "replay", "breeze", "off"], breeze_session: bool, replay_csv: str
+) -> Literal["breeze", "replay", "off"]:
+    """What feeds market.bars: ``auto`` is Breeze when a Breeze session is configured (live, or
+    paper with Breeze quotes), else the replay CSV when one is set, else nothing."""
+    if setting == "auto":
+        return "breeze" if breeze_session else "replay" if replay_csv else "off"
+    if setting == "replay" and not replay_csv:
+        return "off"
+    return setting
+
+
+def feed_config(settings: ExecutorSettings) -> BarFeedConfig:
+    """The feed's knobs from the executor settings (``EXECUTOR_BARS_BREEZE_*``)."""
+    return BarFeedConfig(
+        interval=settings.bars_breeze_interval,
+        candle_stamp=settings.bars_breeze_candle_stamp,
+        delay_s=settings.bars_breeze_delay_s,
+        retries=settings.bars_breeze_retries,
+    )

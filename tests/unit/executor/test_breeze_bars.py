@@ -22,10 +22,13 @@ from services.executor.adapters.breeze_bars import (
     bar_message_id,
     bar_starts,
     completed_bars,
+    feed_config,
     next_bar_close,
     parse_candles,
+    resolve_bars_source,
 )
 from services.executor.broker import BrokerUnavailableError
+from services.executor.settings import ExecutorSettings
 
 WED = date(2026, 11, 25)  # a regular Wednesday
 HOLIDAY = date(2026, 11, 24)  # Guru Nanak Jayanti, a Tuesday
@@ -390,3 +393,36 @@ async def test_run_back_fills_then_follows_the_closes() -> None:
     ]
     assert len({b.message_id for b in out}) == 7
     assert len(source.calls) == 7  # one at the start, then one per close (six of them)
+
+
+@pytest.mark.parametrize(
+    ("setting", "breeze", "csv", "chosen"),
+    [
+        ("auto", True, "", "breeze"),
+        ("auto", True, "bars.csv", "breeze"),
+        ("auto", False, "bars.csv", "replay"),
+        ("auto", False, "", "off"),
+        ("replay", True, "", "off"),
+        ("replay", True, "bars.csv", "replay"),
+        ("breeze", False, "", "breeze"),
+        ("off", True, "bars.csv", "off"),
+    ],
+)
+def test_the_bar_source_setting(setting: Any, breeze: bool, csv: str, chosen: str) -> None:
+    assert resolve_bars_source(setting, breeze, csv) == chosen
+
+
+def test_feed_config_from_the_settings() -> None:
+    settings = ExecutorSettings(
+        bars_breeze_interval="30minute",
+        bars_breeze_candle_stamp="end",
+        bars_breeze_delay_s=30,
+        bars_breeze_retries=2,
+    )
+    config = feed_config(settings)
+    assert (config.interval, config.candle_stamp, config.offsets) == (
+        "30minute",
+        "end",
+        [30, 90, 210],
+    )
+    assert config.step == timedelta(minutes=30)
