@@ -322,7 +322,7 @@ class BarClosed(Message):
     high: Decimal
     low: Decimal
     close: Decimal
-    source: str = Field(description="live, replay or test")
+    source: str = Field(description="live, breeze (built from Breeze candles), replay or test")
 
 
 class MarkUpdated(Message):

@@ -129,6 +129,34 @@ class ExecutorSettings(ServiceSettings):
     bars_replay_interval_s: float = Field(
         default=5.0, ge=0, description="Seconds between replayed bars"
     )
+    bars_source: Literal["auto", "replay", "breeze", "off"] = Field(
+        default="auto",
+        description="Where market.bars comes from: breeze (hourly NIFTY bars built from Breeze "
+        "index candles; needs a Breeze session), replay (EXECUTOR_BARS_REPLAY_CSV), off; auto: "
+        "breeze when a Breeze session is configured (live, or paper with Breeze quotes), else "
+        "the replay CSV if one is set",
+    )
+    bars_breeze_interval: Literal["1minute", "5minute", "30minute"] = Field(
+        default="1minute", description="Breeze candle interval aggregated into hourly bars"
+    )
+    bars_breeze_candle_stamp: Literal["start", "end"] = Field(
+        default="start",
+        description="Whether Breeze labels a historical candle by its start or its end time",
+    )
+    bars_breeze_delay_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="Seconds after an hourly close before its candles are fetched; each retry "
+        "doubles the gap",
+    )
+    bars_breeze_retries: int = Field(
+        default=4,
+        ge=0,
+        le=6,
+        description="Retries after a close while a bar is missing (the last one publishes a bar "
+        "without its final candle, with a warning)",
+    )
     outbox_relay_interval_s: float = Field(
         default=1.0, gt=0, description="Seconds between sweeps of unpublished outbox rows"
     )

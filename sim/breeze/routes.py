@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from sim.breeze.auth import GatewayError, SessionError, verify_signature
-from sim.breeze.candles import candles
+from sim.breeze.candles import candles, index_candles
 from sim.breeze.market import Contract, Quote, session_bounds
 from sim.breeze.state import SimState
 from sim.breeze.validation import resolve_contract, validate_place
@@ -349,8 +349,12 @@ async def historical_v2(request: Request) -> Response:
         state.sessions.for_token(request.headers.get("x-sessiontoken", ""))
         state.limits.charge(order_operation=False)
         product = params.get("product_type", "").lower()
-        key, contract = resolve_contract(params, product, state.universe.find)
-        rows = candles(contract, state.book.quote(key).ltp, params)
+        if product == "cash" and params.get("exch_code", "").lower() == "nse":
+            code = params.get("stock_code", "")
+            rows = index_candles(code, state.settings.spot, params, state.clock.now())
+        else:
+            key, contract = resolve_contract(params, product, state.universe.find)
+            rows = candles(contract, state.book.quote(key).ltp, params)
         payload = ok(_nonempty(rows))
     except GatewayError as exc:
         payload = gateway_error(exc.message)

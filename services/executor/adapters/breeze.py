@@ -139,6 +139,11 @@ def expiry_param(expiry: date) -> str:
     return f"{expiry.isoformat()}T06:00:00.000Z"
 
 
+def historical_time(moment: datetime) -> str:
+    """A historical-data bound: IST wall-clock time labelled ``Z`` (breeze.md 3.9, pitfall 9)."""
+    return moment.astimezone(IST).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
 def _decimal(value: object) -> Decimal | None:
     try:
         return Decimal(str(value).strip())
@@ -318,6 +323,29 @@ class BreezeBroker:
             if key is not None and signed:
                 held[key] = held.get(key, 0) + signed
         return {k: v for k, v in held.items() if v}
+
+    async def index_candles(
+        self, interval: str, start: datetime, end: datetime, stock_code: str = "NIFTY"
+    ) -> list[dict[str, Any]]:
+        """Index candles of the cash segment on NSE from ``start`` to ``end`` (historical v2,
+        breeze.md 3.9): one guarded call; ``[]`` on ``No Data Found``.
+
+        Raises :class:`BrokerUnavailableError` when the candles cannot be read now.
+        """
+        reply = await self._call(
+            "get_historical_data_v2",
+            interval=interval,
+            from_date=historical_time(start),
+            to_date=historical_time(end),
+            stock_code=stock_code,
+            exchange_code="NSE",
+            product_type="cash",
+        )
+        if reply.kind == "empty":
+            return []
+        if reply.kind != "ok" or not isinstance(reply.payload, list):
+            raise BrokerUnavailableError(f"index candles unavailable: {reply.error or reply.kind}")
+        return [row for row in reply.payload if isinstance(row, dict)]
 
     async def status(self, order: SubmitOrder, broker_order_id: str) -> BrokerResult | None:
         """The broker's current view of one order; None if it cannot be read now."""
