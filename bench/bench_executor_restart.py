@@ -205,6 +205,7 @@ async def run() -> dict[str, object]:
                 {
                     "PYTHONPATH": str(ROOT),
                     "EXECUTOR_MODE": "live",
+                    "EXECUTOR_BARS_SOURCE": "off",
                     "EXECUTOR_LIVE_CONFIRMED": "true",
                     "BREEZE_API_KEY": settings.app_key,
                     "BREEZE_API_SECRET": settings.secret_key,

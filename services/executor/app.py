@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -20,6 +21,12 @@ from libs.common.metrics import new_registry
 from libs.common.topics import CONTROL, MARKET_BARS, ORDER_COMMANDS
 from libs.market import charges as charges_model
 from services.executor.adapters.breeze import BreezeBroker, BreezeBrokerConfig
+from services.executor.adapters.breeze_bars import (
+    BreezeBarFeed,
+    feed_config,
+    published_bar_starts,
+    resolve_bars_source,
+)
 from services.executor.adapters.breeze_sdk import create_breeze_client
 from services.executor.adapters.call_guard import CallGuard, GuardConfig
 from services.executor.adapters.paper import PaperBroker, PaperFillModel
@@ -110,6 +117,46 @@ async def supervise_session(
         await asyncio.sleep(interval_s)
 
 
+def start_market_data(
+    settings: ExecutorSettings, broker: Broker, res: Resources, clock: Clock
+) -> None:
+    """NIFTY hourly bars onto market.bars: from Breeze, from a CSV replay, or none."""
+    bars_broker: BreezeBroker | None = None
+    if isinstance(broker, BreezeBroker):
+        bars_broker = broker
+    elif isinstance(broker, PaperBroker) and isinstance(broker.quotes, BreezeBroker):
+        bars_broker = broker.quotes
+    bars_source = resolve_bars_source(
+        settings.bars_source, bars_broker is not None, settings.bars_replay_csv
+    )
+
+    async def send_bar(bar: BarClosed) -> None:
+        await publish(res.producer, MARKET_BARS, bar, key=bar.symbol)
+
+    if bars_source == "replay":
+        res.tasks.spawn(
+            replay_bars(
+                Path(settings.bars_replay_csv),
+                send_bar,
+                clock,
+                settings.bars_replay_interval_s,
+                settings.bars_replay_from,
+            ),
+            "bar-replay",
+        )
+    elif bars_source == "breeze" and bars_broker is not None:
+        feed = BreezeBarFeed(
+            bars_broker,
+            send_bar,
+            clock,
+            feed_config(settings),
+            partial(published_bar_starts, settings.kafka_bootstrap_servers, MARKET_BARS),
+        )
+        res.tasks.spawn(feed.run(), "breeze-bars")
+    elif bars_source == "breeze":
+        log.error("bars_source_breeze_without_a_breeze_session", fallback="no bars")
+
+
 def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAPI:
     """Build the executor app; nothing connects until the app starts."""
     clock = clock or SystemClock()
@@ -157,21 +204,7 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
             )
             if not await quoting.start(settings.breeze_session_token.get_secret_value()):
                 log.warning("paper_quotes_unavailable", fallback="model prices, labelled")
-        if settings.bars_replay_csv:
-
-            async def send_bar(bar: BarClosed) -> None:
-                await publish(res.producer, MARKET_BARS, bar, key=bar.symbol)
-
-            res.tasks.spawn(
-                replay_bars(
-                    Path(settings.bars_replay_csv),
-                    send_bar,
-                    clock,
-                    settings.bars_replay_interval_s,
-                    settings.bars_replay_from,
-                ),
-                "bar-replay",
-            )
+        start_market_data(settings, broker, res, clock)
         if broker.session_problem is None:
             report = await service.reconcile()
             log.info(

@@ -44,6 +44,7 @@ def live_settings(
     return ExecutorSettings.model_validate(
         {
             "session_cache_path": str(cache),
+            "bars_source": "off",
             **extra,
             "database_url": database,
             "kafka_bootstrap_servers": bootstrap,

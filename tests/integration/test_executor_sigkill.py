@@ -139,6 +139,7 @@ async def executor(
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
             "EXECUTOR_MODE": "live",
+            "EXECUTOR_BARS_SOURCE": "off",
             "EXECUTOR_LIVE_CONFIRMED": "true",
             "BREEZE_API_KEY": sim_sdk.APP_KEY,
             "BREEZE_API_SECRET": sim_sdk.SECRET,
