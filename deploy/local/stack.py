@@ -222,7 +222,9 @@ def write_kafka_config(layout: Layout) -> Path:
     )
     shutil.copy(ROOT / "deploy/local/log4j2.properties", kdir / "log4j2.properties")
     if not (data / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = "-"
+        while cluster_id.startswith("-"):  # the storage tool would read "-…" as an option
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         say("formatting Kafka storage")
         run_step(
             "formatting Kafka storage",
