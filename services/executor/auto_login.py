@@ -242,18 +242,17 @@ async def _drive(
     error = page.locator(ERROR_SELECTOR).first
     refused = asyncio.ensure_future(error.wait_for(state="visible", timeout=timeout_ms))
     try:
-        done, _ = await asyncio.wait(
+        await asyncio.wait(
             {found, refused}, timeout=config.timeout_s, return_when=asyncio.FIRST_COMPLETED
         )
     finally:
         refused.cancel()
-    if found in done:
-        value = found.result()
+    if found.done():
         try:
-            return valid_session_value(value)
+            return valid_session_value(found.result())
         except ValueError:
             raise AutoLoginError("the redirect's apisession is not a session value") from None
-    if refused in done and refused.exception() is None:
+    if refused.done() and not refused.cancelled() and refused.exception() is None:
         raise LoginRefused("otp", config.redact(await error.inner_text()))
     raise LoginTimeout(f"no redirect with apisession within {config.timeout_s:g} s of the OTP")
 

@@ -20,7 +20,10 @@ LOGIN_PLACEHOLDERS = ("your_", "your-", "change_me", "changeme", "placeholder", 
 class ExecutorSettings(ServiceSettings):
     """The broker session and the paper broker's fill model."""
 
-    model_config = SettingsConfigDict(env_prefix="EXECUTOR_", env_file=".env", extra="ignore")
+    # Errors never quote the input: it holds the Breeze secrets, password and TOTP secret.
+    model_config = SettingsConfigDict(
+        env_prefix="EXECUTOR_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     http_port: int = Field(default=18003, description="Port of the executor HTTP server")
     mode: Literal["paper", "live"] = Field(
@@ -200,7 +203,7 @@ class ExecutorSettings(ServiceSettings):
             return self
         if not self.breeze_login_url.startswith(("https://", "http://")):
             raise ValueError("breeze_login_url must be an http(s) URL")
-        for name in ("breeze_user_id", "breeze_password", "breeze_totp_secret"):
+        for name in ("breeze_api_key", "breeze_user_id", "breeze_password", "breeze_totp_secret"):
             raw = getattr(self, name)
             value = (raw if isinstance(raw, str) else raw.get_secret_value()).strip()
             # A password may well contain "change" or "example": only obvious templates count.

@@ -1,0 +1,178 @@
+"""The automated Breeze login in real headless Chromium against the simulator's login pages.
+
+Chromium is the Debian package (/usr/bin/chromium), driven by Playwright without any browser
+download; the session value it returns is checked with the real breeze-connect SDK. Skipped when
+Chromium is absent, unless REQUIRE_SERVICES=1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyotp
+import pytest
+from pydantic import SecretStr
+
+from services.executor.adapters.breeze_sdk import create_breeze_client, load_breeze_sdk
+from services.executor.auto_login import (
+    LoginConfig,
+    LoginPageChanged,
+    LoginRefused,
+    browser_login,
+)
+from sim.breeze.server import SimServer
+from sim.breeze.settings import SimSettings
+
+pytestmark = pytest.mark.integration
+
+APP_KEY = "SIM+KEY=1!^#z"  # the characters real keys carry, so the url-encoding is exercised
+SECRET = "sim-secret-key"
+PASSWORD = "correct horse 9!"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+USER = "SIMUSER1"
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )
+    if path is None:
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail("chromium unavailable and REQUIRE_SERVICES=1")
+        pytest.skip("chromium unavailable")
+    return path
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimServer]:
+    load_breeze_sdk(tmp_path_factory.mktemp("breeze-sdk"))
+    settings = SimSettings(
+        app_key=APP_KEY,
+        secret_key=SECRET,
+        login_user_id=USER,
+        login_password=PASSWORD,
+        login_totp_secret=TOTP_SECRET,
+    )
+    with SimServer(settings) as server:
+        yield server
+
+
+@pytest.fixture
+def control(sim: SimServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"{sim.url}/_sim", timeout=5) as client:
+        client.post("/reset").raise_for_status()
+        client.post("/login/page", json={"missing": []}).raise_for_status()
+        yield client
+        client.post("/login/page", json={"missing": []}).raise_for_status()
+
+
+@pytest.fixture
+def config(sim: SimServer, control: httpx.Client) -> LoginConfig:
+    del control
+    return LoginConfig(
+        login_url=f"{sim.url}/apiuser/login",
+        api_key=SecretStr(APP_KEY),
+        user_id=USER.lower(),
+        password=SecretStr(PASSWORD),
+        totp_secret=SecretStr(TOTP_SECRET),
+        chromium_path=chromium_path(),
+        timeout_s=10,
+    )
+
+
+def logins(control: httpx.Client) -> int:
+    return int(control.get("/login/stats").json()["logins"])
+
+
+def rename(control: httpx.Client, element_id: str) -> None:
+    """Render the login pages without ``element_id`` (as if ICICI renamed it)."""
+    control.post("/login/page", json={"missing": [element_id]}).raise_for_status()
+
+
+def no_secret_in(text: str) -> None:
+    for secret in (PASSWORD, TOTP_SECRET, pyotp.TOTP(TOTP_SECRET).now()):
+        assert secret not in text
+
+
+async def test_browser_login_returns_a_session_the_real_sdk_accepts(
+    sim: SimServer, config: LoginConfig, control: httpx.Client
+) -> None:
+    before = logins(control)
+
+    value = await browser_login(config)
+
+    assert value.isdigit()
+    assert len(value) == 8
+    assert value in sim.state.sessions.by_api_session
+    assert logins(control) == before + 1
+    client: Any = create_breeze_client(APP_KEY, sim.url)
+    client.generate_session(api_secret=SECRET, session_token=value)
+    assert client.user_id == USER
+    details = client.get_customer_details(api_session=value)
+    assert details["Status"] == 200
+    assert details["Success"]["idirect_userid"] == USER
+
+
+async def test_wrong_password_is_refused_with_the_page_message(
+    config: LoginConfig, control: httpx.Client
+) -> None:
+    before = logins(control)
+    wrong = replace(config, password=SecretStr("not the password"))
+
+    with pytest.raises(LoginRefused) as caught:
+        await browser_login(wrong)
+
+    assert caught.value.stage == "credentials"
+    assert caught.value.page_message == "Invalid User ID or Password."
+    assert "not the password" not in str(caught.value)
+    no_secret_in(str(caught.value))
+    assert logins(control) == before
+
+
+async def test_wrong_totp_secret_is_refused_at_the_otp(
+    config: LoginConfig, control: httpx.Client
+) -> None:
+    before = logins(control)
+    other_secret = "KRUGKIDROVUWG2ZAMJZG653OEBTG66BA"
+    wrong = replace(config, totp_secret=SecretStr(other_secret))
+
+    with pytest.raises(LoginRefused) as caught:
+        await browser_login(wrong)
+
+    assert caught.value.stage == "otp"
+    assert caught.value.page_message == "Invalid OTP. Please try again."
+    assert other_secret not in str(caught.value)
+    no_secret_in(str(caught.value))
+    assert logins(control) == before
+
+
+async def test_unknown_api_key_is_refused_on_the_first_page(config: LoginConfig) -> None:
+    with pytest.raises(LoginRefused) as caught:
+        await browser_login(replace(config, api_key=SecretStr("NOT-OUR-KEY")))
+
+    assert caught.value.stage == "api_key"
+    assert "Invalid API Key" in caught.value.page_message
+
+
+@pytest.mark.parametrize(
+    ("renamed", "selector"),
+    [("txtuid", "#txtuid"), ("chkssTnc", "#chkssTnc"), ("Button1", "#Button1")],
+)
+async def test_a_missing_element_is_reported_by_its_selector(
+    config: LoginConfig, control: httpx.Client, renamed: str, selector: str
+) -> None:
+    rename(control, renamed)
+    before = logins(control)
+
+    with pytest.raises(LoginPageChanged) as caught:
+        await browser_login(replace(config, timeout_s=1.5))
+
+    assert caught.value.selector == selector
+    assert selector in str(caught.value)
+    assert logins(control) == before
