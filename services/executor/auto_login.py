@@ -325,9 +325,10 @@ async def auto_login_loop(
 
     ``login`` returns a session value (:func:`browser_login`); ``deliver`` hands it over (the
     executor logs in with it and reconciles) and raises if it is refused. A failed try is retried
-    after ``backoff_s``, doubled each time, up to ``max_tries`` a day; a refused password is not
-    retried (ICICI locks accounts after wrong passwords). After giving up, ``alert`` is told and
-    an operator pastes the value by hand.
+    after ``backoff_s``, doubled each time; at most ``max_tries`` logins a day, successful or not,
+    and at least ``backoff_s`` after a successful one. A refused api key, user id or password is
+    not retried (ICICI locks accounts after wrong passwords). After giving up, ``alert`` is told
+    and an operator pastes the value by hand.
     """
     state: LoginDay | None = None
     while True:
@@ -342,41 +343,56 @@ async def auto_login_loop(
             and not session_ok()
             and is_trading_day(local.date())
         )
-        if due:
+        if due and state.tries >= max_tries:
+            await _give_up(state, f"all {max_tries} logins of today are used", alert)
+        elif due:
             state.tries += 1
-            problem = await _try_once(login, deliver, state.tries)
+            problem, final = await _try_once(login, deliver, state.tries)
             if problem is None:
-                state.tries, state.next_try = 0, None
+                # Even a login that worked leaves a gap before the next one: a session that
+                # keeps failing right after its login must not become a login every check.
+                state.next_try = clock.now() + timedelta(seconds=backoff_s)
+            elif final or state.tries >= max_tries:
+                await _give_up(state, problem, alert)
             else:
-                final = problem.startswith("login refused at the credentials")
-                if final or state.tries >= max_tries:
-                    state.gave_up = True
-                    log.critical("auto_login_gave_up", tries=state.tries, error=problem)
-                    if alert is not None:
-                        await alert(
-                            f"The automated Breeze login failed {state.tries} time(s) today "
-                            f"({problem}); paste the session value by hand."
-                        )
-                else:
-                    wait = backoff_s * 2 ** (state.tries - 1)
-                    state.next_try = clock.now() + timedelta(seconds=wait)
+                wait = backoff_s * 2 ** (state.tries - 1)
+                state.next_try = clock.now() + timedelta(seconds=wait)
         await sleep(check_every_s)
+
+
+async def _give_up(
+    state: LoginDay, problem: str, alert: Callable[[str], Awaitable[object]] | None
+) -> None:
+    """No more automated logins today; tell the operator to paste."""
+    state.gave_up = True
+    log.critical("auto_login_gave_up", tries=state.tries, error=problem)
+    if alert is not None:
+        await alert(
+            f"The automated Breeze login stopped for today after {state.tries} tries "
+            f"({problem}): paste the session value by hand."
+        )
 
 
 async def _try_once(
     login: Callable[[], Awaitable[str]], deliver: Callable[[str], Awaitable[object]], tries: int
-) -> str | None:
-    """One login and hand-over; None on success, else what went wrong (secret-free)."""
+) -> tuple[str | None, bool]:
+    """One login and hand-over: (None, False) on success, else (what went wrong, final).
+
+    A refused user id or password is final for the day; the text never holds a secret.
+    """
     log.warning("auto_login_started", attempt=tries)
     try:
         value = await login()
         await deliver(value)
+    except LoginRefused as exc:
+        log.error("auto_login_refused", attempt=tries, stage=exc.stage, error=str(exc)[:300])
+        return str(exc)[:300], exc.stage in ("api_key", "credentials")
     except AutoLoginError as exc:
         log.error("auto_login_failed", attempt=tries, error=str(exc)[:300])
-        return str(exc)[:300]
+        return str(exc)[:300], False
     except Exception as exc:  # noqa: BLE001 - the broker's refusal or any browser failure
         # Only the type: a refusal's text could quote the value it refused.
         log.error("auto_login_failed", attempt=tries, error=type(exc).__name__)
-        return f"the session was not accepted ({type(exc).__name__})"
+        return f"the session was not accepted ({type(exc).__name__})", False
     log.warning("auto_login_succeeded", attempt=tries)
-    return None
+    return None, False

@@ -221,6 +221,9 @@ class Day:
         self.delivered.append(value)
         self.valid = True
 
+    async def deliver_but_stay_invalid(self, value: str) -> None:
+        self.delivered.append(value)
+
     def session_ok(self) -> bool:
         if self.invalid_at is not None and self.clock.now() >= self.invalid_at:
             self.valid, self.invalid_at = False, None
@@ -310,6 +313,15 @@ async def test_a_value_the_broker_refuses_counts_as_a_failure_without_being_quot
     assert day.delivered == []
     assert len(day.alerts) == 1
     assert "00000000" not in day.alerts[0]
+
+
+async def test_a_session_that_keeps_failing_after_its_login_is_not_a_login_loop() -> None:
+    day = Day(ist(24, 8, 0), ist(24, 15, 30), [])
+    day.deliver = day.deliver_but_stay_invalid  # type: ignore[method-assign]
+    await day.run(max_tries=3)
+    assert day.calls == [ist(24, 8, 45), ist(24, 8, 47), ist(24, 8, 49)]
+    assert len(day.alerts) == 1
+    assert "all 3 logins of today are used" in day.alerts[0]
 
 
 async def test_no_login_on_a_holiday_or_weekend() -> None:
