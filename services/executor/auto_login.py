@@ -6,9 +6,10 @@ TOTP, stops at a CAPTCHA or a changed page, and never replaces the operator's pa
 
 :func:`browser_login` opens ``<login_url>?api_key=<quote_plus(key)>``, fills ``#txtuid`` and
 ``#txtPass``, ticks ``#chkssTnc``, clicks ``#btnSubmit``, types the current TOTP code into the six
-boxes of ``#pnlOTP``, clicks ``#Button1`` and reads ``apisession`` from the redirect (the redirect
-target is never loaded). :func:`auto_login_loop` runs it on NSE trading days from the configured IST
-time whenever the session is invalid, a few tries a day with backoff.
+boxes of ``#pnlOTP``, clicks ``#Button1`` and reads ``apisession`` from the URL of the redirect
+(nothing waits for the redirect target, which need not load). :func:`auto_login_loop` runs it on
+NSE trading days from the configured IST time whenever the session is invalid, a few tries a day
+with backoff.
 
 The user id is the only credential that may appear in logs; the password, the TOTP secret, the
 codes and the session value never do, and no error message carries them.
@@ -18,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import time as wall
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any, Literal
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
@@ -29,7 +31,10 @@ from pydantic import SecretStr
 
 from libs.common.clock import IST, Clock
 from libs.common.logging import get_logger
+from libs.common.messages import AlertKind, AlertSeverity
 from libs.market.calendar import CalendarRangeError, has_trading_session
+from services.executor.live_session import LiveSession
+from services.executor.service import ExecutorService
 from services.executor.session import valid_session_value
 from services.executor.settings import ExecutorSettings, totp_secret_ok
 
@@ -190,8 +195,9 @@ async def browser_login(
             context = await browser.new_context()
             page = await context.new_page()
             page.set_default_timeout(timeout_ms)
-            # An HTTP redirect reaches the redirect URL as a new request; a script-driven one is
-            # routed. Either way the value is read from the URL and the target is never loaded.
+            # Playwright routes only the first URL of an HTTP redirect chain, so the redirect
+            # target is seen as a request event (Chromium's attempt to open it is not waited
+            # for); a script-driven navigation is routed and answered with a stub page.
             page.on("request", lambda request: watch(request.url))
 
             async def stub(route: Any) -> None:
@@ -396,3 +402,46 @@ async def _try_once(
         return f"the session was not accepted ({type(exc).__name__})", False
     log.warning("auto_login_succeeded", attempt=tries)
     return None, False
+
+
+def executor_auto_login(
+    settings: ExecutorSettings,
+    session: LiveSession,
+    service: ExecutorService,
+    clock: Clock,
+    **options: Any,
+) -> Coroutine[Any, Any, None]:
+    """The daily job as the executor runs it (``res.tasks.spawn(...)`` in ``build``).
+
+    A value is handed over exactly like a paste: the broker logs in with it, it is cached, and the
+    executor reconciles before entries resume. Giving up raises a critical alert once a day.
+    ``options`` go to :func:`auto_login_loop` (tests).
+    """
+    config = LoginConfig.from_settings(settings)
+
+    async def deliver(value: str) -> None:
+        await session.paste(value)
+        service.expires_at = session.expires_at
+        await service.reconcile()
+
+    async def alert(text: str) -> None:
+        today = clock.now().astimezone(IST).date().isoformat()
+        await service.raise_alert(
+            AlertKind.SESSION_EXPIRED, AlertSeverity.CRITICAL, text, once_per=f"auto-login:{today}"
+        )
+
+    log.warning(
+        "auto_login_enabled",
+        at=settings.auto_login_at.isoformat(),
+        login_url=settings.breeze_login_url,
+        user_id=config.user_id,
+        max_tries=settings.auto_login_max_tries,
+    )
+    return auto_login_loop(
+        partial(browser_login, config),
+        deliver,
+        lambda: service.broker.session_problem is None,
+        clock,
+        settings.auto_login_at,
+        **{"max_tries": settings.auto_login_max_tries, "alert": alert, **options},
+    )

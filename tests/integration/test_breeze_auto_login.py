@@ -7,27 +7,37 @@ Chromium is absent, unless REQUIRE_SERVICES=1.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pyotp
 import pytest
 from pydantic import SecretStr
 
+from libs.common.clock import SystemClock
 from services.executor.adapters.breeze_sdk import create_breeze_client, load_breeze_sdk
+from services.executor.app import breeze_broker
 from services.executor.auto_login import (
     LoginConfig,
     LoginPageChanged,
     LoginRefused,
     browser_login,
+    executor_auto_login,
 )
+from services.executor.live_session import LiveSession
+from services.executor.session import SessionStore
+from services.executor.settings import ExecutorSettings
 from sim.breeze.server import SimServer
 from sim.breeze.settings import SimSettings
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -176,3 +186,82 @@ async def test_a_missing_element_is_reported_by_its_selector(
     assert caught.value.selector == selector
     assert selector in str(caught.value)
     assert logins(control) == before
+
+
+class ServiceStandIn:
+    """The parts of the executor service the daily job touches (no Kafka or PostgreSQL here)."""
+
+    def __init__(self, broker: Any) -> None:
+        self.broker = broker
+        self.expires_at: Any = None
+        self.reconciled = 0
+        self.alerts: list[str] = []
+
+    async def reconcile(self) -> None:
+        assert self.broker.session_problem is None  # only ever after the broker took the value
+        self.reconciled += 1
+
+    async def raise_alert(self, *args: Any, **kwargs: Any) -> None:
+        self.alerts.append(str(args[2]))
+
+
+async def test_the_executor_job_logs_in_caches_and_reconciles_through_the_broker(
+    sim: SimServer, config: LoginConfig, control: httpx.Client, tmp_path: Path
+) -> None:
+    cache = tmp_path / "state" / "session.json"
+    settings = ExecutorSettings.model_validate(
+        {
+            "mode": "live",
+            "live_confirmed": True,
+            "breeze_api_key": APP_KEY,
+            "breeze_api_secret": SECRET,
+            "breeze_base_url": sim.url,
+            "session_cache_path": str(cache),
+            "auto_login": True,
+            "auto_login_at": "00:00",
+            "breeze_login_url": config.login_url,
+            "breeze_user_id": USER,
+            "breeze_password": PASSWORD,
+            "breeze_totp_secret": TOTP_SECRET,
+            "chromium_path": config.chromium_path,
+        }
+    )
+    clock = SystemClock()
+    broker = breeze_broker(settings, clock)
+    session = LiveSession(
+        broker, settings.breeze_api_secret, SessionStore(cache), clock, timedelta(minutes=30)
+    )
+    assert not await session.start("")  # no value configured: the executor starts without one
+    assert broker.session_problem is not None
+    service = ServiceStandIn(broker)
+    before = logins(control)
+
+    job = asyncio.create_task(
+        executor_auto_login(
+            settings,
+            session,
+            cast(Any, service),
+            clock,
+            is_trading_day=lambda day: True,
+            check_every_s=0.05,
+        )
+    )
+    try:
+
+        async def reconciled() -> int:
+            assert not job.done(), job
+            return service.reconciled
+
+        await eventually(reconciled, lambda n: n == 1, 60, "automated login and reconciliation")
+    finally:
+        job.cancel()
+        await asyncio.gather(job, return_exceptions=True)
+
+    assert broker.session_problem is None
+    assert logins(control) == before + 1
+    assert session.record is not None
+    value = session.record.value.get_secret_value()
+    assert value in sim.state.sessions.by_api_session
+    assert service.expires_at is not None
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    assert service.alerts == []
