@@ -171,6 +171,7 @@ async def browser_login(
     Raises :class:`LoginRefused`, :class:`LoginPageChanged` or :class:`LoginTimeout`.
     """
     from playwright.async_api import Error as PlaywrightError
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
     from playwright.async_api import async_playwright
 
     timeout_ms = config.timeout_s * 1000
@@ -185,7 +186,10 @@ async def browser_login(
     async with async_playwright() as pw:
         try:
             browser = await pw.chromium.launch(
-                executable_path=config.chromium_path, headless=True, args=CHROMIUM_ARGS
+                executable_path=config.chromium_path,
+                headless=True,
+                args=CHROMIUM_ARGS,
+                timeout=timeout_ms,
             )
         except PlaywrightError as exc:
             raise AutoLoginError(
@@ -207,11 +211,10 @@ async def browser_login(
             await context.route(lambda url: session_from_url(url) is not None, stub)
             return await _drive(page, config, found, now, sleep)
         except PlaywrightError as exc:
-            # Playwright's messages can quote typed text: keep only the kind of failure.
-            raise LoginTimeout(
-                f"the login page failed: {type(exc).__name__}: "
-                f"{config.redact(str(exc).splitlines()[0] if str(exc) else '')}"
-            ) from None
+            # Only the first line (the call log below it can quote page content), redacted.
+            kind = LoginTimeout if isinstance(exc, PlaywrightTimeout) else AutoLoginError
+            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise kind(f"the browser login failed: {config.redact(first_line)}") from None
         finally:
             await browser.close()
 

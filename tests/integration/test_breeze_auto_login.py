@@ -21,11 +21,13 @@ import httpx
 import pyotp
 import pytest
 from pydantic import SecretStr
+from structlog.testing import capture_logs
 
 from libs.common.clock import SystemClock
 from services.executor.adapters.breeze_sdk import create_breeze_client, load_breeze_sdk
 from services.executor.app import breeze_broker
 from services.executor.auto_login import (
+    AutoLoginError,
     LoginConfig,
     LoginPageChanged,
     LoginRefused,
@@ -188,6 +190,29 @@ async def test_a_missing_element_is_reported_by_its_selector(
     assert logins(control) == before
 
 
+def executor_settings(
+    sim: SimServer, config: LoginConfig, cache: Path, **extra: Any
+) -> ExecutorSettings:
+    return ExecutorSettings.model_validate(
+        {
+            "mode": "live",
+            "live_confirmed": True,
+            "breeze_api_key": APP_KEY,
+            "breeze_api_secret": SECRET,
+            "breeze_base_url": sim.url,
+            "session_cache_path": str(cache),
+            "auto_login": True,
+            "auto_login_at": "00:00",
+            "breeze_login_url": config.login_url,
+            "breeze_user_id": USER,
+            "breeze_password": PASSWORD,
+            "breeze_totp_secret": TOTP_SECRET,
+            "chromium_path": config.chromium_path,
+            **extra,
+        }
+    )
+
+
 class ServiceStandIn:
     """The parts of the executor service the daily job touches (no Kafka or PostgreSQL here)."""
 
@@ -209,23 +234,7 @@ async def test_the_executor_job_logs_in_caches_and_reconciles_through_the_broker
     sim: SimServer, config: LoginConfig, control: httpx.Client, tmp_path: Path
 ) -> None:
     cache = tmp_path / "state" / "session.json"
-    settings = ExecutorSettings.model_validate(
-        {
-            "mode": "live",
-            "live_confirmed": True,
-            "breeze_api_key": APP_KEY,
-            "breeze_api_secret": SECRET,
-            "breeze_base_url": sim.url,
-            "session_cache_path": str(cache),
-            "auto_login": True,
-            "auto_login_at": "00:00",
-            "breeze_login_url": config.login_url,
-            "breeze_user_id": USER,
-            "breeze_password": PASSWORD,
-            "breeze_totp_secret": TOTP_SECRET,
-            "chromium_path": config.chromium_path,
-        }
-    )
+    settings = executor_settings(sim, config, cache)
     clock = SystemClock()
     broker = breeze_broker(settings, clock)
     session = LiveSession(
@@ -265,3 +274,54 @@ async def test_the_executor_job_logs_in_caches_and_reconciles_through_the_broker
     assert service.expires_at is not None
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600
     assert service.alerts == []
+
+
+async def test_a_refused_password_stops_the_job_for_the_day_with_one_alert_and_no_secret_logged(
+    sim: SimServer, config: LoginConfig, control: httpx.Client, tmp_path: Path
+) -> None:
+    wrong = "wrong-Passw0rd!"
+    settings = executor_settings(sim, config, tmp_path / "session.json", breeze_password=wrong)
+    clock = SystemClock()
+    broker = breeze_broker(settings, clock)
+    session = LiveSession(
+        broker, settings.breeze_api_secret, SessionStore(tmp_path / "s.json"), clock, timedelta(0)
+    )
+    assert not await session.start("")
+    service = ServiceStandIn(broker)
+
+    with capture_logs() as logs:
+        job = asyncio.create_task(
+            executor_auto_login(
+                settings,
+                session,
+                cast(Any, service),
+                clock,
+                is_trading_day=lambda day: True,
+                check_every_s=0.05,
+            )
+        )
+        try:
+
+            async def alerts() -> list[str]:
+                assert not job.done(), job
+                return service.alerts
+
+            await eventually(alerts, lambda a: len(a) == 1, 60, "the give-up alert")
+        finally:
+            job.cancel()
+            await asyncio.gather(job, return_exceptions=True)
+
+    assert "Invalid User ID or Password." in service.alerts[0]
+    assert broker.session_problem is not None
+    assert service.reconciled == 0
+    events = [entry["event"] for entry in logs]
+    assert events.count("auto_login_started") == 1
+    assert "auto_login_gave_up" in events
+    everything = repr(logs) + repr(service.alerts)
+    for secret in (wrong, PASSWORD, TOTP_SECRET, SECRET):
+        assert secret not in everything
+
+
+async def test_a_missing_chromium_is_a_clear_error(config: LoginConfig) -> None:
+    with pytest.raises(AutoLoginError, match="Chromium did not start from /nonexistent/chromium"):
+        await browser_login(replace(config, chromium_path="/nonexistent/chromium"))
