@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+import base64
+import binascii
+from datetime import date, time
 from decimal import Decimal
 from typing import Literal
 
@@ -12,12 +14,16 @@ from pydantic_settings import SettingsConfigDict
 from libs.common.settings import ServiceSettings
 
 PLACEHOLDER_WORDS = ("your_", "change", "placeholder", "example", "xxx")
+LOGIN_PLACEHOLDERS = ("your_", "your-", "change_me", "changeme", "placeholder", "<", "xxx")
 
 
 class ExecutorSettings(ServiceSettings):
     """The broker session and the paper broker's fill model."""
 
-    model_config = SettingsConfigDict(env_prefix="EXECUTOR_", env_file=".env", extra="ignore")
+    # Errors never quote the input: it holds the Breeze secrets, password and TOTP secret.
+    model_config = SettingsConfigDict(
+        env_prefix="EXECUTOR_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     http_port: int = Field(default=18003, description="Port of the executor HTTP server")
     mode: Literal["paper", "live"] = Field(
@@ -115,7 +121,10 @@ class ExecutorSettings(ServiceSettings):
         if self.mode == "live" and not self.live_confirmed:
             raise ValueError("live mode needs EXECUTOR_LIVE_CONFIRMED=true")
         what = "live mode" if self.mode == "live" else "paper quotes from Breeze"
-        for name in ("breeze_api_key", "breeze_api_secret", "breeze_session_token"):
+        needed = ["breeze_api_key", "breeze_api_secret"]
+        if not self.auto_login:
+            needed.append("breeze_session_token")
+        for name in needed:
             value = getattr(self, name).get_secret_value().strip()
             if not value or any(w in value.lower() for w in PLACEHOLDER_WORDS):
                 raise ValueError(f"{what} needs a real {name} (it is empty or a placeholder)")
@@ -160,3 +169,60 @@ class ExecutorSettings(ServiceSettings):
     outbox_relay_interval_s: float = Field(
         default=1.0, gt=0, description="Seconds between sweeps of unpublished outbox rows"
     )
+    auto_login: bool = Field(
+        default=False,
+        description="Log in to Breeze every trading day with the password and TOTP in headless "
+        "Chromium (at the operator's own risk: ICICI's policy is a manual login); pasting a "
+        "session value stays the fallback",
+    )
+    auto_login_at: time = Field(
+        default=time(8, 45), description="IST time of the daily automated Breeze login"
+    )
+    auto_login_max_tries: int = Field(
+        default=3, ge=1, le=5, description="Automated login attempts per IST day at most"
+    )
+    breeze_login_url: str = Field(
+        default="https://api.icicidirect.com/apiuser/login",
+        description="Breeze login page (the api_key is appended; a simulator in tests)",
+    )
+    breeze_user_id: str = Field(default="", description="ICICI Direct user id (automated login)")
+    breeze_password: SecretStr = Field(
+        default=SecretStr(""), description="ICICI Direct password (automated login)"
+    )
+    breeze_totp_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="Base32 secret of the account's authenticator-app TOTP (automated login)",
+    )
+    chromium_path: str = Field(
+        default="/usr/bin/chromium", description="Chromium binary for the automated login"
+    )
+
+    @model_validator(mode="after")
+    def _auto_login_needs_credentials(self) -> ExecutorSettings:
+        if not self.auto_login:
+            return self
+        if not self.breeze_login_url.startswith(("https://", "http://")):
+            raise ValueError("breeze_login_url must be an http(s) URL")
+        for name in ("breeze_api_key", "breeze_user_id", "breeze_password", "breeze_totp_secret"):
+            raw = getattr(self, name)
+            value = (raw if isinstance(raw, str) else raw.get_secret_value()).strip()
+            # A password may well contain "change" or "example": only obvious templates count.
+            if not value or value.lower().startswith(LOGIN_PLACEHOLDERS):
+                raise ValueError(
+                    f"automated login needs a real {name} (it is empty or a placeholder)"
+                )
+        if not totp_secret_ok(self.breeze_totp_secret.get_secret_value()):
+            raise ValueError("breeze_totp_secret is not a base32 TOTP secret")
+        return self
+
+
+def totp_secret_ok(secret: str) -> bool:
+    """Whether ``secret`` is usable base32 (spaces and case ignored, padding optional)."""
+    cleaned = secret.replace(" ", "").upper().rstrip("=")
+    if len(cleaned) < 16:
+        return False
+    try:
+        base64.b32decode(cleaned + "=" * (-len(cleaned) % 8))
+    except (binascii.Error, ValueError):
+        return False
+    return True

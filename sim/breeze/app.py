@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from sim.breeze import control, routes
+from sim.breeze import control, login, routes
 from sim.breeze.faults import FaultMiddleware, silence_dropped_responses
 from sim.breeze.settings import SimSettings
 from sim.breeze.state import SimState
@@ -17,6 +17,7 @@ def create_app(settings: SimSettings | None = None) -> FastAPI:
     app.state.sim = state
     app.include_router(routes.router)
     app.include_router(control.router)
+    app.include_router(login.router)
     app.add_middleware(
         FaultMiddleware,
         faults=state.faults,

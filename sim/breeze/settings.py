@@ -39,6 +39,10 @@ class SimSettings:
     opening_funds: Decimal = Decimal("1000000")
     short_margin_pct: Decimal = Decimal("12")
     expiries: tuple[str, ...] = field(default_factory=tuple)
+    login_user_id: str = "SIMUSER1"
+    login_password: str = "sim-login-password"  # noqa: S105 - a fixed test value
+    login_totp_secret: str = "SIMTOTPSECRETBASE32SIMTOTPSECRET"  # noqa: S105 - a fixed test value
+    login_redirect_url: str = "https://127.0.0.1/"
 
 
 class SimClock:
