@@ -33,6 +33,7 @@ from services.executor.adapters.paper import PaperBroker, PaperFillModel
 from services.executor.adapters.replay import replay_bars
 from services.executor.api import ExecutorContext
 from services.executor.api import router as executor_router
+from services.executor.auto_login import executor_auto_login
 from services.executor.broker import Broker, BrokerUnavailableError
 from services.executor.live_session import LiveSession
 from services.executor.metrics import ExecutorMetrics
@@ -222,6 +223,12 @@ def create_app(settings: ExecutorSettings, clock: Clock | None = None) -> FastAP
                 ),
                 "broker-session",
             )
+        if settings.auto_login and ctx.session is not None:
+            res.tasks.spawn(
+                executor_auto_login(settings, ctx.session, service, clock), "breeze-auto-login"
+            )
+        elif settings.auto_login:
+            log.warning("auto_login_ignored", reason="only a live Breeze broker logs in")
         return service.handle
 
     spec = ConsumerSpec(
