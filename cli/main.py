@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from cli import audit_cmd, backtest_cmd, backup_cmd, report_cmd, sweep_cmd
-from cli.ops import broker_cmds, control_cmds, read_cmds
+from cli.ops import broker_cmds, control_cmds, logs_cmd, read_cmds
 
 app = typer.Typer(
     name="strikeflow",
@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     read_cmds,
     control_cmds,
     broker_cmds,
+    logs_cmd,
     report_cmd,
 )
 
