@@ -108,9 +108,10 @@ def logs(
 
 def _show(body: dict[str, Any]) -> None:
     say(f"{body['count']} {body['level']}+ records in the last window (since {body['since']})")
+    counts: dict[str, int] = body["by_event"]
     rows(
         ["service level event", "count"],
-        sorted(body["by_event"].items(), key=lambda kv: -kv[1]),
+        sorted(counts.items(), key=lambda kv: -kv[1]),
         f"no {body['level']} or worse logged",
     )
     for record in body["records"]:
