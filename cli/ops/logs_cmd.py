@@ -109,9 +109,10 @@ def logs(
 def _show(body: dict[str, Any]) -> None:
     say(f"{body['count']} {body['level']}+ records in the last window (since {body['since']})")
     counts: dict[str, int] = body["by_event"]
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
     rows(
         ["service level event", "count"],
-        sorted(counts.items(), key=lambda kv: -kv[1]),
+        ranked,
         f"no {body['level']} or worse logged",
     )
     for record in body["records"]:
