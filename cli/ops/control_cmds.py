@@ -66,6 +66,9 @@ def register(app: typer.Typer) -> None:
     approvals.command("approve")(approve)
     approvals.command("reject")(reject)
     app.add_typer(approvals, name="approvals")
+    limits = typer.Typer(help="Risk limits at run time.", no_args_is_help=True)
+    limits.command("set")(limits_set)
+    app.add_typer(limits, name="limits")
 
 
 def wait_for(
@@ -314,3 +317,47 @@ def reject(
     """Reject a waiting signal."""
     answer = _resolve("reject", signal_id, reason, token, wait, timeout)
     emit(answer, as_json, lambda a: say(f"signal {signal_id} rejected"))
+
+
+def limits_set(
+    reason: ReasonOpt,
+    max_lots_per_trade: Annotated[
+        int | None, typer.Option("--max-lots-per-trade", min=1, max=1000, show_default=False)
+    ] = None,
+    max_open_trades: Annotated[
+        int | None, typer.Option("--max-open-trades", min=1, max=1000, show_default=False)
+    ] = None,
+    max_margin: Annotated[
+        int | None, typer.Option("--max-margin", min=0, help="INR", show_default=False)
+    ] = None,
+    token: TokenOpt = None,
+    wait: WaitOpt = True,
+    timeout: TimeoutOpt = 20.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replace the run-time limit overrides (omitted limits keep their configured value)."""
+    values = {
+        "max_lots_per_trade": max_lots_per_trade,
+        "max_open_trades": max_open_trades,
+        "max_margin": max_margin,
+    }
+    given = {k: v for k, v in values.items() if v is not None}
+    if not given:
+        raise typer.BadParameter(
+            "give at least one of --max-lots-per-trade, --max-open-trades, --max-margin"
+        )
+    expected = {k: str(v) for k, v in given.items()}
+    with ops_errors(), connect(token) as client:
+        answer = client.post("ingest", "/api/v2/risk/limits", {"reason": reason, **given})
+        if wait:
+            wait_for(
+                _safety(client),
+                lambda s: s.get("limit_overrides") == expected,
+                timeout,
+                "the new limits",
+            )
+    emit(
+        answer,
+        as_json,
+        lambda a: say("limits set: " + ", ".join(f"{k}={v}" for k, v in sorted(expected.items()))),
+    )

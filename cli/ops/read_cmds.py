@@ -30,6 +30,7 @@ def register(app: typer.Typer) -> None:
     app.command("pnl")(pnl)
     app.command("risk")(risk)
     app.command("trades")(trades)
+    app.command("signals")(signals)
 
 
 def health(as_json: JsonOpt = False) -> None:
@@ -234,4 +235,30 @@ def _show_trades(body: dict[str, Any]) -> None:
             for t in body.get("trades", [])
         ],
         "no trades",
+    )
+
+
+def signals(as_json: JsonOpt = False) -> None:
+    """Signals whose trade is still open, and signals waiting for approval."""
+    with ops_errors(), connect() as client:
+        body = client.get("monitor", "/api/v2/webhook/signals/active")
+    emit(body, as_json, _show_signals)
+
+
+def _show_signals(body: dict[str, Any]) -> None:
+    rows(
+        ["signal id", "signal", "week", "state", "type", "strike", "received"],
+        [
+            [
+                s.get("signal_id"),
+                s.get("signal"),
+                s.get("trading_week"),
+                s.get("state"),
+                s.get("option_type"),
+                s.get("strike"),
+                text(s.get("received_at"))[:19],
+            ]
+            for s in body.get("signals", [])
+        ],
+        "no active signals",
     )
