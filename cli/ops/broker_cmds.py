@@ -36,10 +36,11 @@ def _show_session(body: dict[str, Any]) -> None:
         ("problem", text(body.get("problem"), "none")),
         ("reconciled", body.get("reconciled")),
         ("expires at", body.get("expires_at")),
+        ("reconciled at", recon.get("at")),
         (
-            "last reconciliation",
-            f"{text(recon.get('at'))}: settled {recon.get('settled')}, "
-            f"refreshed {recon.get('refreshed')}, unsettled {recon.get('unsettled')}, "
+            "reconciliation",
+            f"settled {recon.get('settled')}, refreshed {recon.get('refreshed')}, "
+            f"unsettled {recon.get('unsettled')}, "
             f"mismatches {len(recon.get('mismatches') or {})}",
         ),
     ]
