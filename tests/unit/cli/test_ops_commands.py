@@ -326,7 +326,7 @@ def test_session_paste_accepted_shows_the_session(
     fake.answer("POST", "/api/v2/broker/session", (200, state))
     result = run(runner, env, "session", "paste", "99887766")
     assert result.exit_code == 0, result.output
-    assert "trading resumes      yes" in result.stdout
+    assert "trading resumes  yes" in result.stdout
     assert "99887766" not in result.output
 
 
@@ -342,3 +342,55 @@ def test_orders_adopt(runner: CliRunner, env: dict[str, str | None], fake: FakeS
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "order cid-1 adopted: broker order B-42, filled, filled 65"
     assert fake.seen[0].body == {"broker_order_id": "B-42"}
+
+
+def test_limits_set_sends_only_the_given_limits_and_waits_for_the_overrides(
+    runner: CliRunner, env: dict[str, str | None], fake: FakeServices
+) -> None:
+    fake.answer("POST", "/api/v2/risk/limits", (200, {"status": "accepted"}))
+    fake.answer(
+        "GET",
+        "/api/v2/safety/status",
+        (200, SAFE),
+        (200, {**SAFE, "limit_overrides": {"max_lots_per_trade": "4", "max_margin": "900000"}}),
+    )
+    result = run(
+        runner, env, "limits", "set", "--max-lots-per-trade", "4", "--max-margin", "900000",
+        "--reason", "after the loss",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "limits set: max_lots_per_trade=4, max_margin=900000"
+    assert fake.calls("POST", "/api/v2/risk/limits")[0].body == {
+        "reason": "after the loss",
+        "max_lots_per_trade": 4,
+        "max_margin": 900000,
+    }
+    assert len(fake.calls("GET", "/api/v2/safety/status")) == 2
+
+
+def test_limits_set_without_a_limit_is_a_usage_error(
+    runner: CliRunner, env: dict[str, str | None], fake: FakeServices
+) -> None:
+    result = run(runner, env, "limits", "set", "--reason", "nothing")
+    assert result.exit_code == 2
+    assert fake.seen == []
+
+
+def test_signals_lists_open_and_held_signals(
+    runner: CliRunner, env: dict[str, str | None], fake: FakeServices
+) -> None:
+    held = {
+        "signal_id": "sig-1",
+        "signal": "S3",
+        "trading_week": "2026-W48",
+        "state": "pending_approval",
+        "option_type": "CE",
+        "strike": "25100.00",
+        "received_at": "2026-11-24T05:45:00+00:00",
+    }
+    fake.answer("GET", "/api/v2/webhook/signals/active", (200, {"count": 1, "signals": [held]}))
+    result = run(runner, env, "signals")
+    assert result.exit_code == 0, result.output
+    assert " ".join(result.stdout.splitlines()[1].split()) == (
+        "sig-1 S3 2026-W48 pending_approval CE 25100.00 2026-11-24T05:45:00"
+    )
