@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
 
 
 def health(as_json: JsonOpt = False) -> None:
-    """Every component's health; exit 0 only when the whole is ``ok``."""
+    """Every component's health; exit 0 only when the whole is ok."""
     with ops_errors(), connect() as client:
         body = client.get("monitor", "/api/v2/health", accept=(503,))
     emit(body, as_json, _show_health)
