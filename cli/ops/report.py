@@ -11,6 +11,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
+
 from cli.ops.client import Client
 from libs.common.clock import IST
 
@@ -32,6 +34,7 @@ class DayData:
     decisions: list[dict[str, Any]] = field(default_factory=list)
     controls: list[dict[str, Any]] = field(default_factory=list)
     operator_commands: list[dict[str, Any]] = field(default_factory=list)
+    marks_source: str = "monitor"
 
 
 def ist_day(stamp: str | None) -> date | None:
@@ -101,6 +104,31 @@ def collect(client: Client, day: date, now: datetime) -> DayData:
     return data
 
 
+_SNAPSHOT = (
+    "SELECT realized, unrealized, charges, net, open_positions, taken_at "
+    "FROM ledger.pnl_snapshots WHERE trading_day = $1 ORDER BY taken_at DESC LIMIT 1"
+)
+
+
+async def ledger_marks(database_url: str, day: date) -> dict[str, Any] | None:
+    """The day's last P&L snapshot in the ledger, shaped like the monitor's ``pnl_today``."""
+    conn = await asyncpg.connect(database_url, timeout=10)
+    try:
+        row = await conn.fetchrow(_SNAPSHOT, day)
+    finally:
+        await conn.close()
+    if row is None:
+        return None
+    return {
+        "realized": str(row["realized"]),
+        "unrealized": str(row["unrealized"]),
+        "charges": str(row["charges"]),
+        "net": str(row["net"]),
+        "open_positions": row["open_positions"],
+        "as_of": row["taken_at"].isoformat(),
+    }
+
+
 def _money(value: Decimal | str | None) -> str:
     return "-" if value is None else f"{Decimal(value):,.2f}"
 
@@ -158,6 +186,13 @@ def markdown(data: DayData) -> str:
         "",
     ]
     marked = data.pnl_today
+    if marked and marked.get("as_of"):
+        lines += [f"Marks as of {marked['as_of']} (from the {data.marks_source}).", ""]
+    no_marks = (
+        "no P&L snapshot that day"
+        if data.marks_source == "ledger"
+        else "kept for today only (--database-url reads the ledger's)"
+    )
     lines += _table(
         ["figure", "amount (INR)"],
         [
@@ -166,11 +201,11 @@ def markdown(data: DayData) -> str:
             ["charges of the day's fills", _money(day_charges(data))],
             [
                 "unrealised (open positions at the last mark)",
-                _money(marked.get("unrealized")) if marked else "not kept for past days",
+                _money(marked.get("unrealized")) if marked else no_marks,
             ],
             [
                 "marked P&L of the day (realised + unrealised - charges)",
-                _money(marked.get("net")) if marked else "not kept for past days",
+                _money(marked.get("net")) if marked else no_marks,
             ],
         ],
     )

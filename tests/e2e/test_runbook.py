@@ -3,8 +3,9 @@
 Every ```console block of the runbook holds steps: a ``$ strikeflow ...`` line, then the lines it
 is expected to print. Each step runs with the stack's URLs and operator token in the environment
 and must exit 0 and print its expected lines in order (runs of spaces are one space; ``…`` stands
-for any text). A step written ``$ strikeflow ...  # not run here: <why>`` cannot run against the
-local paper stack; it is reported as skipped with that reason, never dropped silently.
+for any text; ``$VARIABLE`` is expanded as a shell would). A step written
+``$ strikeflow ...  # not run here: <why>`` cannot run against the local paper stack; it is
+reported as skipped with that reason, never dropped silently.
 
 Before the first step one TradingView alert opens a trade, so that the market-hours steps see
 positions and the post-market square-off has something to close.
@@ -181,7 +182,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_step(step: Step, stack_env: dict[str, str], workdir: Path, a_trade_is_open: None) -> None:
     if step.not_run is not None:
         pytest.skip(f"runbook step not run against the local paper stack: {step.not_run}")
-    argv = shlex.split(step.command)
+    # As a shell would: $DATABASE_URL and the like come from the stack's environment.
+    argv = shlex.split(os.path.expandvars(step.command))
     strikeflow = Path(sys.executable).parent / "strikeflow"
     done = subprocess.run(
         [str(strikeflow), *argv[1:]],

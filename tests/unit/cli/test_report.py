@@ -121,7 +121,7 @@ def test_the_report_sums_the_day_and_lists_its_facts() -> None:
 def test_a_past_day_says_its_marks_are_not_kept() -> None:
     data = DayData(day=DAY, generated_at=datetime(2026, 11, 30, tzinfo=UTC), source="m")
     text = markdown(data)
-    assert "| unrealised (open positions at the last mark) | not kept for past days |" in text
+    assert "| unrealised (open positions at the last mark) | kept for today only" in text
     assert "No trade was open or traded on this day." in text
     assert "No control changed on this day." in text
 
