@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from cli.ops.report import DayData, markdown
-from tests.unit.cli.conftest import FakeServices
+from tests.unit.cli.conftest import FakeServices, closed_port_url
 
 DAY = date(2026, 11, 24)
 
@@ -157,3 +157,16 @@ def test_report_fails_with_the_monitors_error(
     result = runner.invoke(app, ["report"], env=env)
     assert result.exit_code == 1
     assert "monitor answered 500: database unavailable" in result.stderr
+
+
+def test_report_exits_3_when_the_ledger_does_not_answer(
+    runner: CliRunner, env: dict[str, str | None], fake: FakeServices
+) -> None:
+    fake.answer("GET", "/api/v2/trades", (200, {"count": 0, "trades": [], "next_cursor": None}))
+    fake.answer("GET", "/api/v2/audit", (200, {"entries": [], "next_after_seq": None}))
+    fake.answer("GET", "/api/v2/risk/metrics", (200, {"pnl_today": None}))
+    url = closed_port_url().replace("http://", "postgresql://ledger:secret-pw@") + "/strikeflow"
+    result = runner.invoke(app, ["report", "--database-url", url], env=env)
+    assert result.exit_code == 3
+    assert "cannot read the ledger's P&L snapshot" in result.stderr
+    assert "secret-pw" not in result.output
