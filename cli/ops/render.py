@@ -10,6 +10,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from cli.ops.client import OpsError
@@ -59,6 +60,16 @@ def on_off(value: object) -> str:
     return "on" if value else "off"
 
 
+def _print_whole(table: Table) -> None:
+    """Print ``table`` at its natural width, even past the terminal's: ids and times are never
+    cut short (a wide table wraps in the terminal instead)."""
+    needed = Measurement.get(out, out.options.update(width=10_000), table).maximum
+    if needed <= out.width:
+        out.print(table)
+        return
+    Console(highlight=False, width=needed).print(table, crop=False)
+
+
 def pairs(rows: Sequence[tuple[str, object]]) -> None:
     """``key  value`` lines, keys aligned."""
     table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 0))
@@ -66,7 +77,7 @@ def pairs(rows: Sequence[tuple[str, object]]) -> None:
     table.add_column()
     for key, value in rows:
         table.add_row(key, text(value))
-    out.print(table)
+    _print_whole(table)
 
 
 def rows(headers: Sequence[str], body: Sequence[Sequence[object]], empty: str) -> None:
@@ -79,7 +90,7 @@ def rows(headers: Sequence[str], body: Sequence[Sequence[object]], empty: str) -
         table.add_column(header, no_wrap=True)
     for row in body:
         table.add_row(*(text(cell) for cell in row))
-    out.print(table)
+    _print_whole(table)
 
 
 def say(message: str) -> None:

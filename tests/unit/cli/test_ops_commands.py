@@ -394,3 +394,16 @@ def test_signals_lists_open_and_held_signals(
     assert " ".join(result.stdout.splitlines()[1].split()) == (
         "sig-1 S3 2026-W48 pending_approval CE 25100.00 2026-11-24T05:45:00"
     )
+
+
+def test_a_narrow_terminal_never_cuts_ids_short(
+    runner: CliRunner, env: dict[str, str | None], fake: FakeServices
+) -> None:
+    sid = "5f92fcd4-b490-51e5-90c3-47cf8c0f9616"
+    held = {"signal_id": sid, "signal": "S3", "received_at": "2026-11-24T05:45:00+00:00"}
+    fake.answer("GET", "/api/v2/strategy/pending", (200, {"count": 1, "pending": [held]}))
+    env["COLUMNS"] = "40"
+    result = run(runner, env, "approvals", "list")
+    assert result.exit_code == 0, result.output
+    assert sid in result.stdout
+    assert "2026-11-24T05:45:00" in result.stdout
