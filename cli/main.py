@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit_cmd, backtest_cmd, backup_cmd, sweep_cmd
+from cli import audit_cmd, backtest_cmd, backup_cmd, report_cmd, sweep_cmd
+from cli.ops import broker_cmds, control_cmds, logs_cmd, read_cmds
 
 app = typer.Typer(
     name="strikeflow",
@@ -18,7 +19,17 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-COMMAND_MODULES = (backtest_cmd, sweep_cmd, audit_cmd, backup_cmd)
+COMMAND_MODULES = (
+    backtest_cmd,
+    sweep_cmd,
+    audit_cmd,
+    backup_cmd,
+    read_cmds,
+    control_cmds,
+    broker_cmds,
+    logs_cmd,
+    report_cmd,
+)
 
 
 @app.callback()
