@@ -570,6 +570,14 @@ class ExecutorService:
             await self.after_final(order, result)
         return len(rows)
 
+    async def _unsettled(self) -> int:
+        """Orders whose intent is recorded but whose outcome is not known yet."""
+        count = await self._pool.fetchval(
+            "SELECT count(*) FROM executor.orders WHERE status = ANY($1::text[])",
+            [OrderStatus.PENDING_SUBMIT.value, OrderStatus.UNKNOWN.value],
+        )
+        return int(count)
+
     async def refresh_open(self, cancel_older_than: timedelta | None = None) -> int:
         """Read every order open at the broker; cancel those older than the limit."""
         rows = await self._pool.fetch(
@@ -601,10 +609,7 @@ class ExecutorService:
             report = Reconciliation(at=self._clock.now())
             report.settled = await self.reconcile_pending()
             report.refreshed = await self.refresh_open()
-            report.unsettled = await self._pool.fetchval(
-                "SELECT count(*) FROM executor.orders WHERE status = ANY($1::text[])",
-                [OrderStatus.PENDING_SUBMIT.value, OrderStatus.UNKNOWN.value],
-            )
+            report.unsettled = await self._unsettled()
             try:
                 at_broker = await self._broker.positions()
             except BrokerUnavailableError as exc:
@@ -676,10 +681,7 @@ class ExecutorService:
             await self.reconcile()
             return
         async with self._lock:
-            unsettled = await self._pool.fetchval(
-                "SELECT count(*) FROM executor.orders WHERE status = ANY($1::text[])",
-                [OrderStatus.PENDING_SUBMIT.value, OrderStatus.UNKNOWN.value],
-            )
+            unsettled = await self._unsettled()
             if unsettled:
                 await self.reconcile_pending()
             await self.refresh_open(timedelta(seconds=self.order_timeout_s))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+import uuid
 
-from libs.common.messages import AnyMessage, decode
-from libs.common.topics import Topic
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from libs.common.kafka import publish
+from libs.common.messages import AnyMessage, RiskDecisionMade, SignalName, decode
+from libs.common.topics import RISK_DECISIONS, SIGNALS, Topic
+from tests.factories import make_signal
+from tests.waiting import eventually
 
 
 async def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
@@ -57,3 +62,27 @@ async def start_groups_at_end(bootstrap: str, groups: dict[str, tuple[Topic, ...
             await consumer.commit(dict(await consumer.end_offsets(tps)))
         finally:
             await consumer.stop()
+
+
+async def risk_decision_for(
+    producer: AIOKafkaProducer[bytes, bytes],
+    bootstrap: str,
+    name: SignalName,
+    trading_week: str,
+    what: str = "risk decision",
+) -> RiskDecisionMade:
+    """Publish a fresh entry signal and wait for risk's one decision about it."""
+    before = await end_offsets(bootstrap, RISK_DECISIONS.name, RISK_DECISIONS.partitions)
+    signal = make_signal(
+        signal=name, signal_id=uuid.uuid4(), trading_week=trading_week, message_id=uuid.uuid4()
+    )
+    await publish(producer, SIGNALS, signal, key="NIFTY")
+
+    async def decisions() -> list[RiskDecisionMade]:
+        found = await read_from(bootstrap, RISK_DECISIONS.name, before, 50, timeout_ms=400)
+        return [
+            m for m in found if isinstance(m, RiskDecisionMade) and m.signal_id == signal.signal_id
+        ]
+
+    [decision] = await eventually(decisions, lambda d: len(d) == 1, 30, what)
+    return decision

@@ -29,15 +29,18 @@ from libs.common.topics import (
     MARKET_BARS,
     ORDER_COMMANDS,
     ORDER_EVENTS,
-    RISK_DECISIONS,
     SIGNALS,
 )
 from services.executor.app import create_app as create_executor
 from services.risk.app import create_app as create_risk
 from services.risk.settings import RiskSettings
-from tests.factories import make_signal
 from tests.integration import test_breeze_sim_sdk as sim_sdk
-from tests.integration.kafka_tools import end_offsets, read_from, start_groups_at_end
+from tests.integration.kafka_tools import (
+    end_offsets,
+    read_from,
+    risk_decision_for,
+    start_groups_at_end,
+)
 from tests.integration.test_executor_live_sim import live_settings
 from tests.waiting import eventually
 
@@ -60,20 +63,7 @@ def _week() -> str:
 async def _decision(
     producer: AIOKafkaProducer[bytes, bytes], bootstrap: str, name: SignalName
 ) -> RiskDecisionMade:
-    before = await end_offsets(bootstrap, RISK_DECISIONS.name, RISK_DECISIONS.partitions)
-    signal = make_signal(
-        signal=name, signal_id=uuid.uuid4(), trading_week=_week(), message_id=uuid.uuid4()
-    )
-    await publish(producer, SIGNALS, signal, key="NIFTY")
-
-    async def decisions() -> list[RiskDecisionMade]:
-        found = await read_from(bootstrap, RISK_DECISIONS.name, before, 50, timeout_ms=400)
-        return [
-            m for m in found if isinstance(m, RiskDecisionMade) and m.signal_id == signal.signal_id
-        ]
-
-    [decision] = await eventually(decisions, lambda d: len(d) == 1, 30, "risk decision")
-    return decision
+    return await risk_decision_for(producer, bootstrap, name, _week(), "risk decision")
 
 
 async def _groups_at_end(bootstrap: str, prefix: str) -> None:
@@ -229,7 +219,6 @@ async def test_start_when_broker_holds_an_unknown_position_turns_the_kill_switch
     expiry: date,
     fresh_database: str,
     kafka_bootstrap: str,
-    producer: AIOKafkaProducer[bytes, bytes],
     broker_ready_after: None,
 ) -> None:
     prefix = f"mismatch-{uuid.uuid4().hex[:8]}"
@@ -243,37 +232,23 @@ async def test_start_when_broker_holds_an_unknown_position_turns_the_kill_switch
     settings = live_settings(
         sim.url, api_session, fresh_database, kafka_bootstrap, prefix, operator_token=TOKEN
     )
-    try:
-        with TestClient(create_executor(settings)) as executor:
-            state = executor.get("/api/v2/broker/session").json()
+    with TestClient(create_executor(settings)) as executor:
+        state = executor.get("/api/v2/broker/session").json()
 
-            async def halted() -> list[ControlSet]:
-                found = await read_from(kafka_bootstrap, CONTROL.name, control_from, 10, 300)
-                return [
-                    m
-                    for m in found
-                    if isinstance(m, ControlSet)
-                    and m.key is ControlKey.KILL_SWITCH
-                    and m.engaged
-                    and m.changed_by == "executor:reconciliation"
-                ]
+        async def halted() -> list[ControlSet]:
+            found = await read_from(kafka_bootstrap, CONTROL.name, control_from, 10, 300)
+            return [
+                m
+                for m in found
+                if isinstance(m, ControlSet)
+                and m.key is ControlKey.KILL_SWITCH
+                and m.engaged
+                and m.changed_by == "executor:reconciliation"
+            ]
 
-            [fact] = await eventually(halted, lambda s: len(s) == 1, 20, "kill switch on")
-        mismatches = state["last_reconciliation"]["mismatches"]
-        [(key, counts)] = mismatches.items()
-        assert key.endswith("-25000-CE")
-        assert counts == {"executor": 0, "broker": 65}
-        assert key in fact.reason
-    finally:
-        await publish(
-            producer,
-            CONTROL,
-            ControlSet(
-                ts_event=datetime.now(UTC),
-                key=ControlKey.KILL_SWITCH,
-                engaged=False,
-                changed_by="integration",
-                reason="mismatch test cleared",
-            ),
-            key=ControlKey.KILL_SWITCH.value,
-        )
+        [fact] = await eventually(halted, lambda s: len(s) == 1, 20, "kill switch on")
+    mismatches = state["last_reconciliation"]["mismatches"]
+    [(key, counts)] = mismatches.items()
+    assert key.endswith("-25000-CE")
+    assert counts == {"executor": 0, "broker": 65}
+    assert key in fact.reason

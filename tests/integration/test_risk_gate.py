@@ -27,7 +27,7 @@ from libs.common.messages import (
     SignalAction,
     SignalName,
 )
-from libs.common.topics import CONTROL, ORDER_COMMANDS, RISK_DECISIONS, SIGNALS
+from libs.common.topics import CONTROL, ORDER_COMMANDS
 from services.executor.app import create_app as create_executor
 from services.executor.settings import ExecutorSettings
 from services.risk.app import build_outbox
@@ -35,7 +35,7 @@ from services.risk.app import create_app as create_risk
 from services.risk.service import ControlHolder, RiskService
 from services.risk.settings import RiskSettings
 from tests.factories import make_signal
-from tests.integration.kafka_tools import end_offsets, read_from
+from tests.integration.kafka_tools import end_offsets, risk_decision_for
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -242,20 +242,7 @@ async def test_kill_switch_when_risk_and_executor_restart_stays_halted_until_cle
 async def _decide(
     producer: AIOKafkaProducer[bytes, bytes], bootstrap: str, name: SignalName
 ) -> RiskDecisionMade:
-    before = await end_offsets(bootstrap, RISK_DECISIONS.name, RISK_DECISIONS.partitions)
-    signal = make_signal(
-        signal=name, signal_id=uuid.uuid4(), trading_week=_week(), message_id=uuid.uuid4()
-    )
-    await publish(producer, SIGNALS, signal, key="NIFTY")
-
-    async def decisions() -> list[RiskDecisionMade]:
-        found = await read_from(bootstrap, RISK_DECISIONS.name, before, 50, timeout_ms=400)
-        return [
-            m for m in found if isinstance(m, RiskDecisionMade) and m.signal_id == signal.signal_id
-        ]
-
-    [decision] = await eventually(decisions, lambda d: len(d) == 1, 30, "decision")
-    return decision
+    return await risk_decision_for(producer, bootstrap, name, _week(), "decision")
 
 
 async def test_time_square_off_when_t_plus_two_at_1515_closes_open_trades(

@@ -528,7 +528,9 @@ class BreezeBroker:
     def _check_absent(self, order: SubmitOrder) -> None:
         """Not in the order list proves absence only once a timed-out send can no longer land."""
         sent = self._timed_out.get(order.client_order_id)
-        if sent is not None and time.monotonic() - sent < self._config.in_flight_horizon_s:
+        if sent is not None and time.monotonic() - sent >= self._config.in_flight_horizon_s:
+            del self._timed_out[order.client_order_id]  # it can no longer land
+        elif sent is not None:
             raise BreezeLookupError(
                 "not in the order list, but the place call timed out "
                 f"{time.monotonic() - sent:.1f}s ago: the gateway may still book it"
